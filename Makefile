@@ -1,0 +1,46 @@
+# Two entry points (see README.md):
+#   make lab    set everything up, then start JupyterLab on the course
+#   make test   set everything up, then run the whole test suite (fast mode)
+# Both are quick to re-run: the environment is rebuilt only when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+# Put the environment's bin/ first: nbgrader calls the `alembic` executable.
+export PATH := $(abspath $(BIN)):$(PATH)
+
+LAB_ARGS ?=
+
+.PHONY: lab test setup data lint clean
+
+lab: setup
+	$(BIN)/jupyter lab --notebook-dir=. $(LAB_ARGS)
+
+test: setup
+	CNN_COURSE_FAST=1 $(BIN)/python -m pytest
+
+setup: $(STAMP) data
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(STAMP)
+
+# Verify FashionMNIST; install Debian's copy when it is missing and we can.
+data: $(STAMP)
+	@$(BIN)/python -m helpers.data --no-download >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian package dataset-fashion-mnist ..."; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist >/dev/null \
+	    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist >/dev/null; }; \
+	  fi; }
+	@$(BIN)/python -m helpers.data --csv
+
+lint: $(STAMP)
+	$(BIN)/ruff check helpers tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache gradebook.db submitted feedback

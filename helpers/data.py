@@ -1,0 +1,284 @@
+"""FashionMNIST, loaded for real and verified.
+
+Where the four original files are looked for, in order:
+
+1. the ``directory`` argument of :func:`load_fashion_mnist`;
+2. the directory in the environment variable ``FASHION_MNIST_DIR``;
+3. Keras' cache, ``~/.keras/datasets/fashion-mnist/``;
+4. Debian's package ``dataset-fashion-mnist``, ``/usr/share/datasets/fashion-mnist/``;
+5. only then Keras' own download (needs the network).
+
+Every file's sha256 is checked.  A missing, truncated or corrupt file raises
+:class:`FashionMNISTError` naming the file and the fix; other data is never
+substituted.
+
+Run ``python -m helpers.data`` to check the data (exit status 0 when found).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ENV_VAR = "FASHION_MNIST_DIR"
+CACHE_ENV_VAR = "CNN_COURSE_CACHE"
+DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+KERAS_CACHE_DIR = Path("~/.keras/datasets/fashion-mnist")
+
+CLASS_NAMES: tuple[str, ...] = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+
+#: file name -> (sha256, number of items, idx magic number)
+FILES: dict[str, tuple[str, int, int]] = {
+    "train-images-idx3-ubyte.gz": (
+        "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7", 60000, 2051),
+    "train-labels-idx1-ubyte.gz": (
+        "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056", 60000, 2049),
+    "t10k-images-idx3-ubyte.gz": (
+        "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa", 10000, 2051),
+    "t10k-labels-idx1-ubyte.gz": (
+        "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05", 10000, 2049),
+}
+
+FIX_HINT = (
+    "How to fix: install Debian's copy with `sudo apt-get install dataset-fashion-mnist` "
+    f"(files land in {DEBIAN_DIR}), or put the four original files in a directory and "
+    f"set {ENV_VAR}=/that/directory, or go online once so Keras can download them into "
+    f"{KERAS_CACHE_DIR}."
+)
+
+
+class FashionMNISTError(RuntimeError):
+    """The FashionMNIST files are missing, truncated or corrupt."""
+
+
+@dataclass(frozen=True)
+class FashionMNIST:
+    """The dataset as numpy arrays.
+
+    Attributes:
+        x_train: (60000, 28, 28) uint8, pixel values 0..255.
+        y_train: (60000,) uint8, class indices 0..9.
+        x_test: (10000, 28, 28) uint8.
+        y_test: (10000,) uint8.
+        class_names: the ten class names, index = label.
+        source: the directory the files were read from.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: tuple[str, ...]
+    source: Path
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_directory(directory: Path) -> list[str]:
+    """Problems with the four files in ``directory``; an empty list means all good."""
+    problems = []
+    for name, (sha, _, _) in FILES.items():
+        path = directory / name
+        if not path.is_file():
+            problems.append(f"{path}: missing")
+        elif path.stat().st_size == 0:
+            problems.append(f"{path}: empty (0 bytes)")
+        elif _sha256(path) != sha:
+            problems.append(
+                f"{path}: sha256 mismatch (truncated or corrupt, {path.stat().st_size} bytes); "
+                "delete it and get a fresh copy"
+            )
+    return problems
+
+
+def candidate_directories(directory: str | os.PathLike | None = None) -> list[tuple[str, Path]]:
+    """The (origin, directory) pairs searched, in lookup order."""
+    out = []
+    if directory is not None:
+        out.append(("directory argument", Path(directory).expanduser()))
+    if os.environ.get(ENV_VAR):
+        out.append((f"${ENV_VAR}", Path(os.environ[ENV_VAR]).expanduser()))
+    out.append(("Keras cache", KERAS_CACHE_DIR.expanduser()))
+    out.append(("Debian package dataset-fashion-mnist", DEBIAN_DIR))
+    return out
+
+
+def _download_with_keras() -> Path:
+    """Let Keras download the files into its cache; return that directory."""
+    import helpers  # noqa: F401  (quiet TensorFlow before it is imported)
+    import keras
+
+    keras.datasets.fashion_mnist.load_data()
+    return KERAS_CACHE_DIR.expanduser()
+
+
+def find_fashion_mnist(directory: str | os.PathLike | None = None, download: bool = True) -> Path:
+    """Return the directory holding four verified FashionMNIST files.
+
+    An explicitly given directory (argument or ``FASHION_MNIST_DIR``) must be
+    complete and valid: it is never skipped.  The automatic locations are tried
+    in order; the download is the last resort.
+
+    Raises:
+        FashionMNISTError: nothing valid found; the message lists each file's problem.
+    """
+    report = []
+    for origin, path in candidate_directories(directory):
+        problems = check_directory(path)
+        if not problems:
+            return path
+        explicit = origin in ("directory argument", f"${ENV_VAR}")
+        if explicit:
+            raise FashionMNISTError(
+                f"FashionMNIST files given by the {origin} ({path}) are not usable:\n  - "
+                + "\n  - ".join(problems) + "\n" + FIX_HINT
+            )
+        if any(p.endswith("missing") for p in problems) and len(problems) == len(FILES):
+            report.append(f"{origin}: no files in {path}")
+        else:
+            report.append(f"{origin}:\n    - " + "\n    - ".join(problems))
+    if download:
+        try:
+            path = _download_with_keras()
+        except Exception as exc:  # no network, proxy, ...
+            report.append(f"Keras download: failed ({exc.__class__.__name__}: {exc})")
+        else:
+            problems = check_directory(path)
+            if not problems:
+                return path
+            report.append("Keras download:\n    - " + "\n    - ".join(problems))
+    else:
+        report.append("Keras download: not tried (download=False)")
+    raise FashionMNISTError(
+        "FashionMNIST was not found. Looked in:\n  " + "\n  ".join(report) + "\n" + FIX_HINT
+    )
+
+
+def read_idx(path: Path, expected_magic: int, expected_items: int) -> np.ndarray:
+    """Parse one gzip'd IDX file into a uint8 array (N,) or (N, 28, 28)."""
+    try:
+        raw = gzip.decompress(path.read_bytes())
+    except (OSError, EOFError) as exc:
+        raise FashionMNISTError(f"{path}: cannot be decompressed ({exc}). {FIX_HINT}") from exc
+    magic = int.from_bytes(raw[0:4], "big")
+    n_dims = magic & 0xFF
+    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(n_dims)]
+    header = 4 + 4 * n_dims
+    if magic != expected_magic or dims[0] != expected_items:
+        raise FashionMNISTError(
+            f"{path}: unexpected IDX header (magic {magic}, dims {dims}); "
+            f"expected magic {expected_magic} with {expected_items} items. {FIX_HINT}"
+        )
+    data = np.frombuffer(raw, dtype=np.uint8, offset=header)
+    if data.size != int(np.prod(dims)):
+        raise FashionMNISTError(f"{path}: truncated ({data.size} of {np.prod(dims)} values)")
+    return data.reshape(dims)
+
+
+def load_fashion_mnist(
+    directory: str | os.PathLike | None = None, download: bool = True
+) -> FashionMNIST:
+    """Load the real FashionMNIST (60,000 train / 10,000 test, 28x28 uint8).
+
+    Args:
+        directory: a directory holding the four ``*-ubyte.gz`` files; optional.
+        download: allow Keras' download as the last resort.
+
+    Returns:
+        :class:`FashionMNIST` with uint8 arrays and the class names.
+    """
+    src = find_fashion_mnist(directory, download=download)
+    arrays = {name: read_idx(src / name, magic, n) for name, (_, n, magic) in FILES.items()}
+    return FashionMNIST(
+        x_train=arrays["train-images-idx3-ubyte.gz"],
+        y_train=arrays["train-labels-idx1-ubyte.gz"],
+        x_test=arrays["t10k-images-idx3-ubyte.gz"],
+        y_test=arrays["t10k-labels-idx1-ubyte.gz"],
+        class_names=CLASS_NAMES,
+        source=src,
+    )
+
+
+def cache_dir() -> Path:
+    """Where derived files (the CSV form) are written: ``$CNN_COURSE_CACHE`` or
+    ``~/.cache/cnn-course``."""
+    return Path(os.environ.get(CACHE_ENV_VAR, "~/.cache/cnn-course")).expanduser()
+
+
+def to_kaggle_frame(images: np.ndarray, labels: np.ndarray):
+    """The Kaggle CSV layout as a DataFrame: ``label, pixel1..pixel784`` (uint8)."""
+    import pandas as pd
+
+    images = np.asarray(images)
+    if images.ndim != 3 or images.shape[1:] != (28, 28) or len(images) != len(labels):
+        raise ValueError(
+            f"expected images (N, 28, 28) and labels (N,), got {images.shape} and "
+            f"{np.shape(labels)}"
+        )
+    columns = ["label"] + [f"pixel{i}" for i in range(1, 785)]
+    table = np.column_stack([np.asarray(labels, dtype=np.uint8), images.reshape(len(images), -1)])
+    return pd.DataFrame(table, columns=columns)
+
+
+def fashion_mnist_csv(
+    directory: str | os.PathLike | None = None, out_dir: str | os.PathLike | None = None
+) -> tuple[Path, Path]:
+    """Write (once) and return the Kaggle CSV files ``fashion-mnist_train.csv`` and
+    ``fashion-mnist_test.csv``, made from the verified arrays.
+
+    A CSV that exists but has the wrong number of rows (an interrupted write)
+    is rewritten.
+    """
+    out = Path(out_dir).expanduser() if out_dir is not None else cache_dir() / "fashion-mnist-csv"
+    paths = (out / "fashion-mnist_train.csv", out / "fashion-mnist_test.csv")
+    expected = (60000, 10000)
+    if all(_csv_rows(p) == n for p, n in zip(paths, expected, strict=True)):
+        return paths
+    data = load_fashion_mnist(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    for path, x, y in ((paths[0], data.x_train, data.y_train), (paths[1], data.x_test, data.y_test)):
+        tmp = path.with_suffix(".csv.part")
+        to_kaggle_frame(x, y).to_csv(tmp, index=False)
+        tmp.replace(path)  # atomic: a killed write never leaves a half CSV behind
+    return paths
+
+
+def _csv_rows(path: Path) -> int:
+    if not path.is_file():
+        return -1
+    with path.open("rb") as fh:
+        return sum(1 for _ in fh) - 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m helpers.data [--csv] [--no-download]``: find, verify, report."""
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        src = find_fashion_mnist(download="--no-download" not in argv)
+        print(f"FashionMNIST OK: {src} (4 files, sha256 verified)")
+        if "--csv" in argv:
+            train, test = fashion_mnist_csv()
+            print(f"Kaggle CSV form: {train} and {test}")
+    except FashionMNISTError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

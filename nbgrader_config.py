@@ -1,0 +1,33 @@
+"""nbgrader configuration: the course root is this file's own directory.
+
+The root is computed as an absolute path (nbgrader misbehaves with a relative
+one), so the same file works in any clone and in the temporary course copies
+the tests make.
+"""
+
+import os
+
+c = get_config()  # noqa: F821  (injected by traitlets when nbgrader loads this file)
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.root = ROOT
+c.CourseDirectory.course_id = "cnn-course"
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "release"
+c.CourseDirectory.submitted_directory = "submitted"
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.feedback_directory = "feedback"
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, "gradebook.db")
+
+# Assignments import TensorFlow, whose first import alone takes several seconds.
+c.ExecutePreprocessor.timeout = 120
+c.Execute.timeout = 120
+
+# Student-facing cell placeholders.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# A course-local exchange, so release/fetch/submit work on one machine without
+# root (the default, /srv/nbgrader/exchange, needs an administrator).
+c.Exchange.root = os.path.join(ROOT, ".exchange")
