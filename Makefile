@@ -13,7 +13,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 LAB_ARGS ?=
 
-.PHONY: lab test setup data lint clean
+.PHONY: lab test setup data lint release clean
 
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=. $(LAB_ARGS)
@@ -38,6 +38,10 @@ data: $(STAMP)
 	    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist >/dev/null; }; \
 	  fi; }
 	@$(BIN)/python -m helpers.data --csv
+
+# Regenerate the student versions in release/ from source/ (commit the result).
+release: $(STAMP)
+	$(BIN)/python -m helpers.nbgrader_pipeline release
 
 lint: $(STAMP)
 	$(BIN)/ruff check helpers tests

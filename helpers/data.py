@@ -120,8 +120,7 @@ def candidate_directories(directory: str | os.PathLike | None = None) -> list[tu
 
 def _download_with_keras() -> Path:
     """Let Keras download the files into its cache; return that directory."""
-    import helpers  # noqa: F401  (quiet TensorFlow before it is imported)
-    import keras
+    import keras  # helpers/__init__.py has already quietened TensorFlow
 
     keras.datasets.fashion_mnist.load_data()
     return KERAS_CACHE_DIR.expanduser()
@@ -251,7 +250,8 @@ def fashion_mnist_csv(
         return paths
     data = load_fashion_mnist(directory)
     out.mkdir(parents=True, exist_ok=True)
-    for path, x, y in ((paths[0], data.x_train, data.y_train), (paths[1], data.x_test, data.y_test)):
+    splits = ((paths[0], data.x_train, data.y_train), (paths[1], data.x_test, data.y_test))
+    for path, x, y in splits:
         tmp = path.with_suffix(".csv.part")
         to_kaggle_frame(x, y).to_csv(tmp, index=False)
         tmp.replace(path)  # atomic: a killed write never leaves a half CSV behind

@@ -1,0 +1,137 @@
+"""Answer checks used by the assignments' autograder tests.
+
+Tests must accept every correct form of an answer (``26`` or ``np.int64(26)``
+or ``26.0``; ``(26, 26, 32)`` or ``[26, 26, 32]`` or ``(None, 26, 26, 32)``)
+and reject the typical wrong ones with a message that helps without giving the
+answer away.  Every check raises ``AssertionError`` (what nbgrader counts as a
+failed test) with a readable message; none of them prints to stderr.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping
+
+import numpy as np
+
+
+def as_integer(value: object, name: str = "answer") -> int:
+    """Return ``value`` as a Python int if it is a whole number, else fail.
+
+    Accepts int, numpy integers, floats with an integral value (``1764000.0``),
+    strings are rejected.  Booleans are rejected (``True`` is not a count).
+    """
+    if isinstance(value, bool | np.bool_) or value is None or isinstance(value, str):
+        raise AssertionError(f"{name} should be a number, got {value!r}")
+    if isinstance(value, np.ndarray):
+        if value.size != 1:
+            raise AssertionError(f"{name} should be one number, got an array {value.shape}")
+        value = value.item()
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        if float(value).is_integer():
+            return int(value)
+        raise AssertionError(f"{name} should be a whole number, got {value!r}")
+    raise AssertionError(f"{name} should be a number, got {type(value).__name__}")
+
+
+def check_integer(
+    value: object,
+    expected: int,
+    name: str = "answer",
+    mistakes: Mapping[int, str] | None = None,
+) -> None:
+    """Fail unless ``value`` equals the integer ``expected``.
+
+    Args:
+        mistakes: typical wrong values mapped to a hint shown to the student
+            (for example ``{1764000 + 23520: "count weights only, no biases"}``).
+    """
+    got = as_integer(value, name)
+    if got == expected:
+        return
+    hint = (mistakes or {}).get(got)
+    raise AssertionError(f"{name} = {got} is not right." + (f" Hint: {hint}" if hint else ""))
+
+
+def as_shape(value: object, name: str = "shape") -> tuple[int, ...]:
+    """Normalise a shape: tuple/list/array/TensorShape, an int for 1-D, and a
+    leading batch dimension ``None`` is dropped."""
+    if hasattr(value, "as_list"):  # tf.TensorShape
+        value = value.as_list()
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return (int(value),)
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if not isinstance(value, list | tuple):
+        raise AssertionError(f"{name} should be a tuple like (26, 26, 32), got {value!r}")
+    items = list(value)
+    if items and items[0] is None:
+        items = items[1:]
+    return tuple(as_integer(v, f"{name} entry") for v in items)
+
+
+def check_shape(
+    value: object,
+    expected: tuple[int, ...],
+    name: str = "shape",
+    mistakes: Mapping[tuple[int, ...], str] | None = None,
+) -> None:
+    """Fail unless ``value`` is the shape ``expected`` (batch dimension optional)."""
+    got = as_shape(value, name)
+    if got == tuple(expected):
+        return
+    hint = (mistakes or {}).get(got)
+    raise AssertionError(f"{name} = {got} is not right." + (f" Hint: {hint}" if hint else ""))
+
+
+def check_array(
+    value: object,
+    expected: np.ndarray,
+    name: str = "result",
+    rtol: float = 1e-5,
+    atol: float = 1e-5,
+) -> None:
+    """Fail unless ``value`` is an array of ``expected``'s shape with close values."""
+    try:
+        got = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise AssertionError(f"{name} could not be read as a numeric array: {exc}") from None
+    expected = np.asarray(expected, dtype=np.float64)
+    if got.shape != expected.shape:
+        raise AssertionError(f"{name} has shape {got.shape}, expected {expected.shape}")
+    if not np.allclose(got, expected, rtol=rtol, atol=atol):
+        worst = float(np.max(np.abs(got - expected)))
+        raise AssertionError(f"{name} has the right shape but wrong values (max error {worst:.3g})")
+
+
+def check_choice(value: object, expected: str | set[str], name: str = "choice") -> None:
+    """Multiple choice: a letter or a set of letters, case and order insensitive."""
+    def norm(v: object) -> frozenset[str]:
+        if isinstance(v, str):
+            parts = v.replace(",", " ").split() if len(v) > 1 else [v]
+            return frozenset(p.strip().upper() for p in parts if p.strip())
+        if isinstance(v, list | tuple | set | frozenset):
+            return frozenset(str(p).strip().upper() for p in v)
+        raise AssertionError(f"{name} should be a letter such as 'B' or a list of letters")
+
+    if norm(value) != norm(expected):
+        raise AssertionError(f"{name} = {value!r} is not right.")
+
+
+def check_raises(func, *args, exception: type[BaseException] = ValueError, **kwargs) -> None:
+    """Fail unless ``func(*args, **kwargs)`` raises ``exception``."""
+    try:
+        result = func(*args, **kwargs)
+    except exception:
+        return
+    except Exception as exc:  # noqa: BLE001 - report what was raised instead
+        raise AssertionError(
+            f"{getattr(func, '__name__', 'function')}{args} raised {exc.__class__.__name__}, "
+            f"expected {exception.__name__}"
+        ) from None
+    raise AssertionError(
+        f"{getattr(func, '__name__', 'function')}{args} returned {result!r}; "
+        f"it should raise {exception.__name__}"
+    )

@@ -1,0 +1,141 @@
+"""Every assignment round-trips through nbgrader itself.
+
+For each assignment in ``source/`` a temporary course directory is made, the
+release is regenerated, and three kinds of student submission are autograded
+in one ``nbgrader autograde`` run: the reference solution, the untouched
+release notebook, and submissions with exactly one typical wrong answer.
+"""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+
+from helpers import nbgrader_pipeline as pipe
+
+pytestmark = pytest.mark.nbgrader
+
+ASSIGNMENTS = pipe.assignments()
+
+#: assignment -> list of (student id, notebook, {answer grade_id: wrong code}, test cells that
+#: must lose all their points).  Every assignment needs at least one entry.
+WRONG_ANSWERS: dict[str, list[tuple[str, str, dict[str, str], set[str]]]] = {
+    "ps01": [
+        (
+            "wrong_mlp_biases",
+            "ps01_convolution_arithmetic.ipynb",
+            # counts the biases although the question asks for weights only
+            {"q3a_answer": "mlp_weights = (128*128*3) * (16*16*36) + (16*16*36) * 10 + 9216 + 10"},
+            {"q3a_tests"},
+        ),
+        (
+            "wrong_no_flip",
+            "ps01_convolution_arithmetic.ipynb",
+            # cross-correlation instead of convolution: the classic mistake
+            {
+                "q6a_answer": (
+                    "def convolve2d(x, k):\n"
+                    "    x, k = np.asarray(x, float), np.asarray(k, float)\n"
+                    "    kh, kw = k.shape\n"
+                    "    return np.array([[np.sum(x[i:i+kh, j:j+kw] * k)\n"
+                    "                      for j in range(x.shape[1] - kw + 1)]\n"
+                    "                     for i in range(x.shape[0] - kh + 1)])"
+                )
+            },
+            {"q6a_tests"},
+        ),
+    ],
+}
+
+
+def _notebooks(folder):
+    return {p.name: nbformat.read(p, as_version=4) for p in sorted(folder.glob("*.ipynb"))}
+
+
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def graded(request, tmp_path_factory):
+    """Regenerate the release of one assignment and autograde all kinds of submission."""
+    assignment = request.param
+    course = pipe.make_course_copy(tmp_path_factory.mktemp(f"course-{assignment}"))
+    release_dir = pipe.generate_release(course, assignment)
+    source_nbs = _notebooks(course / "source" / assignment)
+    release_nbs = _notebooks(release_dir)
+    reference = {
+        name: pipe.fill_answers(release_nbs[name], pipe.solution_cells(source_nbs[name]))
+        for name in release_nbs
+    }
+    pipe.submit(course, assignment, "reference", reference)
+    pipe.submit(course, assignment, "untouched", release_nbs)
+    for student, name, wrong, _ in WRONG_ANSWERS.get(assignment, []):
+        answers = pipe.solution_cells(source_nbs[name]) | wrong
+        pipe.submit(course, assignment, student,
+                    {**reference, name: pipe.fill_answers(release_nbs[name], answers)})
+    pipe.autograde(course, assignment)
+    return assignment, course, release_dir
+
+
+def test_committed_release_matches_regenerated_release(graded):
+    assignment, _, release_dir = graded
+    committed = pipe.REPO_ROOT / "release" / assignment
+    assert committed.is_dir(), f"release/{assignment} is missing: run `make release`"
+    regenerated = _notebooks(release_dir)
+    assert sorted(p.name for p in committed.glob("*.ipynb")) == sorted(regenerated), (
+        f"release/{assignment} holds other notebooks than source/{assignment}: run `make release`"
+    )
+    for name, nb in regenerated.items():
+        stored = nbformat.read(committed / name, as_version=4)
+        assert pipe.normalise(stored) == pipe.normalise(nb), (
+            f"release/{assignment}/{name} is out of date with source/: run `make release`"
+        )
+
+
+def test_release_hides_solutions_and_hidden_tests(graded):
+    assignment, course, release_dir = graded
+    for name, nb in _notebooks(release_dir).items():
+        text = nbformat.writes(nb)
+        assert not re.search(r"BEGIN (SOLUTION|HIDDEN TESTS)|END (SOLUTION|HIDDEN TESTS)", text)
+        source = nbformat.read(course / "source" / assignment / name, as_version=4)
+        hidden = [
+            line.strip()
+            for cell in source.cells
+            for block in re.findall(r"BEGIN HIDDEN TESTS(.*?)END HIDDEN TESTS", cell.source, re.S)
+            for line in block.splitlines()[1:-1]
+            if len(line.strip()) > 25
+        ]
+        assert hidden, f"{name}: every assignment should have hidden tests"
+        leaked = [line for line in hidden if line in text]
+        assert not leaked, f"hidden test lines visible in release/{assignment}/{name}: {leaked[:3]}"
+
+
+def test_reference_solution_gets_full_marks(graded):
+    assignment, course, _ = graded
+    for name, grade in pipe.read_grades(course, assignment, "reference").items():
+        lost = {k: v for k, v in grade.cells.items() if v[0] != v[1]}
+        assert grade.max_score > 0
+        assert grade.score == grade.max_score, f"{name}: reference solution lost points in {lost}"
+
+
+def test_untouched_release_gets_zero(graded):
+    assignment, course, _ = graded
+    for name, grade in pipe.read_grades(course, assignment, "untouched").items():
+        earned = {k: v for k, v in grade.cells.items() if v[0] != 0}
+        assert grade.score == 0, f"{name}: the untouched notebook earned points in {earned}"
+
+
+def test_every_assignment_has_a_wrong_answer_case():
+    missing = [a for a in ASSIGNMENTS if not WRONG_ANSWERS.get(a)]
+    assert not missing, f"add a one-wrong-answer case for {missing} to WRONG_ANSWERS"
+
+
+def test_one_wrong_answer_loses_exactly_its_points(graded):
+    assignment, course, _ = graded
+    full = pipe.read_grades(course, assignment, "reference")
+    for student, name, _, failing in WRONG_ANSWERS.get(assignment, []):
+        grades = pipe.read_grades(course, assignment, student)[name]
+        expected_loss = sum(full[name].cells[cell][1] for cell in failing)
+        for cell, (score, max_score) in grades.cells.items():
+            want = 0 if cell in failing else max_score
+            assert score == want, f"{student}: {cell} scored {score}/{max_score}, expected {want}"
+        assert grades.score == full[name].max_score - expected_loss
