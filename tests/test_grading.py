@@ -1,0 +1,68 @@
+"""Answer checks: accept every correct form, reject wrong ones with a readable message."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers import grading
+
+
+@pytest.mark.parametrize("value", [320, np.int64(320), 320.0, np.float32(320), np.array(320)])
+def test_integer_answers_in_any_numeric_form_are_accepted(value):
+    grading.check_integer(value, 320)
+
+
+@pytest.mark.parametrize("value", [True, "320", None, 320.5, [320]])
+def test_non_integer_answers_are_rejected(value):
+    with pytest.raises(AssertionError):
+        grading.check_integer(value, 320)
+
+
+def test_typical_mistake_gets_its_hint_and_not_the_answer():
+    with pytest.raises(AssertionError, match="forgot the bias") as err:
+        grading.check_integer(288, 320, "conv_params", {288: "forgot the bias"})
+    assert "320" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "shape", [(26, 26, 32), [26, 26, 32], (None, 26, 26, 32), np.array([26, 26, 32])]
+)
+def test_shapes_in_any_sequence_form_are_accepted(shape):
+    grading.check_shape(shape, (26, 26, 32))
+
+
+def test_one_dimensional_shape_may_be_a_plain_int():
+    grading.check_shape(5408, (5408,))
+
+
+def test_wrong_shape_is_rejected_with_hint():
+    with pytest.raises(AssertionError, match="padding"):
+        grading.check_shape((28, 28, 32), (26, 26, 32), mistakes={(28, 28, 32): "padding"})
+
+
+def test_arrays_compare_by_shape_and_value():
+    grading.check_array([[1.0, 2.0]], np.array([[1, 2]]))
+    with pytest.raises(AssertionError, match="shape"):
+        grading.check_array([1.0, 2.0], np.array([[1, 2]]))
+    with pytest.raises(AssertionError, match="wrong values"):
+        grading.check_array([[1.0, 2.5]], np.array([[1, 2]]))
+
+
+def test_multiple_choice_ignores_case_order_and_separators():
+    grading.check_choice("b", "B")
+    grading.check_choice("a, c", {"C", "A"})
+    grading.check_choice(["c", "a"], "A C")
+    with pytest.raises(AssertionError):
+        grading.check_choice("A", {"A", "C"})
+
+
+def test_check_raises_needs_the_right_exception():
+    def bad(x):
+        raise ValueError(x)
+
+    grading.check_raises(bad, 1)
+    with pytest.raises(AssertionError, match="should raise ValueError"):
+        grading.check_raises(lambda x: x, 1)
+    with pytest.raises(AssertionError, match="raised KeyError"):
+        grading.check_raises(lambda: {}["x"])
