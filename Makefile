@@ -12,11 +12,13 @@ STAMP  := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
 LAB_ARGS ?=
+# Jupyter refuses to run as root unless told (containers, CI machines).
+ROOT_ARG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: lab test setup data lint release clean
 
 lab: setup
-	$(BIN)/jupyter lab --notebook-dir=. $(LAB_ARGS)
+	$(BIN)/jupyter lab --notebook-dir=. $(ROOT_ARG) $(LAB_ARGS)
 
 test: setup
 	CNN_COURSE_FAST=1 $(BIN)/python -m pytest
