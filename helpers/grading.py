@@ -10,6 +10,7 @@ failed test) with a readable message; none of them prints to stderr.
 from __future__ import annotations
 
 import numbers
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -56,10 +57,17 @@ def check_integer(
 
 
 def as_shape(value: object, name: str = "shape") -> tuple[int, ...]:
-    """Normalise a shape: tuple/list/array/TensorShape, an int for 1-D, and a
-    leading batch dimension ``None`` is dropped."""
+    """Normalise a shape: tuple/list/array/TensorShape, a string such as
+    ``"55x55x96"``, an int for 1-D; a leading batch dimension ``None`` is dropped."""
     if hasattr(value, "as_list"):  # tf.TensorShape
         value = value.as_list()
+    if isinstance(value, str):  # "55x55x96", "55 x 55 x 96", "(55, 55, 96)"
+        parts = [p for p in re.split(r"[x×*,()\[\]\s]+", value.lower()) if p]
+        if not parts or not all(p.isdigit() or p == "none" for p in parts):
+            raise AssertionError(
+                f"{name} should look like (26, 26, 32) or '26x26x32', got {value!r}"
+            )
+        value = [None if p == "none" else int(p) for p in parts]
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return (int(value),)
     if isinstance(value, np.ndarray):

@@ -26,7 +26,9 @@ def test_typical_mistake_gets_its_hint_and_not_the_answer():
 
 
 @pytest.mark.parametrize(
-    "shape", [(26, 26, 32), [26, 26, 32], (None, 26, 26, 32), np.array([26, 26, 32])]
+    "shape",
+    [(26, 26, 32), [26, 26, 32], (None, 26, 26, 32), np.array([26, 26, 32]), "26x26x32",
+     "26 x 26 x 32", "(26, 26, 32)", "(None, 26, 26, 32)", "26×26×32"],
 )
 def test_shapes_in_any_sequence_form_are_accepted(shape):
     grading.check_shape(shape, (26, 26, 32))
@@ -66,3 +68,9 @@ def test_check_raises_needs_the_right_exception():
         grading.check_raises(lambda x: x, 1)
     with pytest.raises(AssertionError, match="raised KeyError"):
         grading.check_raises(lambda: {}["x"])
+
+
+@pytest.mark.parametrize("text", ["26x26", "twenty-six", "26.5x26x32", ""])
+def test_shape_strings_that_are_not_shapes_are_rejected(text):
+    with pytest.raises(AssertionError):
+        grading.check_shape(text, (26, 26, 32))

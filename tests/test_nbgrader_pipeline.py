@@ -47,6 +47,23 @@ WRONG_ANSWERS: dict[str, list[tuple[str, str, dict[str, str], set[str]]]] = {
             {"q6a_tests"},
         ),
     ],
+    "ps04": [
+        (
+            "wrong_inception_no_bias",
+            "ps04_volumes_and_parameters.ipynb",
+            # forgets the biases of the six convolutions
+            {
+                "q3_answer": (
+                    "_convs = [(1, 192, 64), (1, 192, 96), (3, 96, 128), (1, 192, 16),"
+                    " (5, 16, 32), (1, 192, 32)]\n"
+                    "inception3a_shape = (28, 28, 256)\n"
+                    "inception3a_params = sum(k * k * c * f for k, c, f in _convs)\n"
+                    "inception3a_macs = sum(28 * 28 * k * k * c * f for k, c, f in _convs)"
+                )
+            },
+            {"q3_tests"},
+        ),
+    ],
 }
 
 
