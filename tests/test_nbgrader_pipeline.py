@@ -64,6 +64,24 @@ WRONG_ANSWERS: dict[str, list[tuple[str, str, dict[str, str], set[str]]]] = {
             {"q3_tests"},
         ),
     ],
+    "ps05": [
+        (
+            "wrong_se_no_bias",
+            "ps05_building_blocks.ipynb",
+            # the two dense layers without biases: the parameter count is off
+            {
+                "q3_answer": (
+                    "def se_block(x, ratio=16):\n"
+                    "    c = x.shape[-1]\n"
+                    "    s = layers.GlobalAveragePooling2D()(x)\n"
+                    "    s = layers.Dense(c // ratio, activation='relu', use_bias=False)(s)\n"
+                    "    s = layers.Dense(c, activation='sigmoid', use_bias=False)(s)\n"
+                    "    return layers.Multiply()([x, layers.Reshape((1, 1, c))(s)])"
+                )
+            },
+            {"q3_tests"},
+        ),
+    ],
 }
 
 
