@@ -47,6 +47,33 @@ WRONG_ANSWERS: dict[str, list[tuple[str, str, dict[str, str], set[str]]]] = {
             {"q6a_tests"},
         ),
     ],
+    "ps02": [
+        (
+            "wrong_signed_saliency",
+            "ps02_visualisation.ipynb",
+            # keeps the sign of the gradient: not |dy/dx|
+            {
+                "q3_answer": (
+                    "def saliency_map(model, image, class_index):\n"
+                    "    x = tf.convert_to_tensor(np.asarray(image, dtype='float32')[None])\n"
+                    "    with tf.GradientTape() as tape:\n"
+                    "        tape.watch(x)\n"
+                    "        score = model(x, training=False)[0, class_index]\n"
+                    "    return tape.gradient(score, x)[0].numpy().max(axis=-1)"
+                )
+            },
+            {"q3_tests"},
+        ),
+    ],
+    "ps03": [
+        (
+            "wrong_rotate_digits",
+            "ps03_augmentation.ipynb",
+            # rotating digits by 180 degrees turns 6 into 9
+            {"q3_2_answer": 'valid_digits = {"C", "D"}'},
+            {"q3_2_tests"},
+        ),
+    ],
     "ps04": [
         (
             "wrong_inception_no_bias",
