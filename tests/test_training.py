@@ -38,7 +38,8 @@ def test_fast_mode_splits_are_small_and_seeded(fast_splits):
 
 
 def test_fit_and_evaluate_records_history_timing_and_test_accuracy(fast_splits):
-    result = fit_and_evaluate(_tiny_model(), fast_splits, epochs=2, batch_size=256)
+    result = fit_and_evaluate(_tiny_model(), fast_splits, epochs=2, batch_size=128,
+                              learning_rate=1e-2)
     assert isinstance(result, FitResult)
     assert len(result.history["val_accuracy"]) == 2 and len(result.epoch_seconds) == 2
     assert result.test_accuracy > 0.5  # far above the 0.1 of guessing, even after 2 epochs
