@@ -210,7 +210,7 @@ def plot_confusion_matrix(
 def _gallery(images: list[np.ndarray], titles: list[str], ncols: int, suptitle: str) -> Figure:
     """Grayscale images (28, 28[, 1]) in a grid, each with a small title."""
     nrows = max(1, -(-len(images) // ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.5 * ncols, 1.75 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.5 * ncols, 2.0 * nrows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, image, text in zip(axes.flat, images, titles, strict=False):
