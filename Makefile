@@ -46,7 +46,7 @@ release: $(STAMP)
 	$(BIN)/python -m helpers.nbgrader_pipeline release
 
 lint: $(STAMP)
-	$(BIN)/ruff check helpers tests
+	$(BIN)/ruff check helpers tests benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache gradebook.db submitted feedback
