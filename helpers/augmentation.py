@@ -27,8 +27,18 @@ from helpers.training import EpochTimer, FitResult, Splits
 SEED_ROTATION_DEGREES = 8.0
 SEED_SHIFT = 0.08
 SEED_ZOOM = 0.08
-#: ``shear_range=0.3``: radians in Keras <= 2.1.2 (the value we use), degrees from 2.1.3 on.
-SEED_SHEAR_RADIANS = 0.3
+#: ``shear_range=0.3``: an angle, read in radians by Keras <= 2.1.2 and in degrees from Keras
+#: 2.1.3 (December 2017) on.
+SEED_SHEAR = 0.3
+SHEAR_UNITS = ("degrees", "radians")
+
+
+def seed_shear_radians(unit: str = "degrees") -> float:
+    """The seed's ``shear_range=0.3`` as an angle in radians, read in ``unit``: ``"degrees"``
+    (Keras >= 2.1.3, ±0.3°: practically no shear) or ``"radians"`` (older Keras, ±17.2°)."""
+    if unit not in SHEAR_UNITS:
+        raise ValueError(f"shear unit must be one of {SHEAR_UNITS}, got {unit!r}")
+    return float(np.deg2rad(SEED_SHEAR)) if unit == "degrees" else SEED_SHEAR
 
 
 class RandomAffine(layers.Layer):
@@ -88,24 +98,26 @@ class RandomAffine(layers.Layer):
         return {**super().get_config(), **{name: getattr(self, name) for name in names}}
 
 
-def seed_augmentation(fused: bool = True, fill_mode: str = "nearest",
-                      seed: int = 13) -> keras.Sequential:
+def seed_augmentation(fused: bool = True, fill_mode: str = "nearest", seed: int = 13,
+                      shear_unit: str = "degrees") -> keras.Sequential:
     """The seed's ImageDataGenerator(rotation_range=8, width/height_shift_range=0.08,
     shear_range=0.3, zoom_range=0.08) as a Keras 3 ``Sequential``: rotation ±8°, shifts ±8 %,
-    centred shear ±0.3 rad, independent height/width zoom in [0.92, 1.08], ``fill_mode``
+    centred shear ±0.3 read in ``shear_unit`` (default degrees, as Keras >= 2.1.3 did; see
+    :func:`seed_shear_radians`), independent height/width zoom in [0.92, 1.08], ``fill_mode``
     nearest (ImageDataGenerator's default).  ``fused=True``: one :class:`RandomAffine` (one
     interpolation, as ImageDataGenerator); ``fused=False``: ``RandomRotation(8/360)``,
     ``RandomTranslation``, a shear-only :class:`RandomAffine`, ``RandomZoom`` (four
     interpolations).  Shape and dtype kept; identity with ``training=False``."""
+    shear = seed_shear_radians(shear_unit)
     if fused:
-        return keras.Sequential([RandomAffine(SEED_ROTATION_DEGREES, SEED_SHIFT,
-                                              SEED_SHEAR_RADIANS, SEED_ZOOM, fill_mode,
-                                              seed=seed)], name="seed_augmentation")
+        return keras.Sequential([RandomAffine(SEED_ROTATION_DEGREES, SEED_SHIFT, shear,
+                                              SEED_ZOOM, fill_mode, seed=seed)],
+                                name="seed_augmentation")
     kw = {"fill_mode": fill_mode, "interpolation": "bilinear"}
     return keras.Sequential([
         layers.RandomRotation(SEED_ROTATION_DEGREES / 360, seed=seed, **kw),
         layers.RandomTranslation(SEED_SHIFT, SEED_SHIFT, seed=seed + 1, **kw),
-        RandomAffine(shear_radians=SEED_SHEAR_RADIANS, seed=seed + 2, **kw),
+        RandomAffine(shear_radians=shear, seed=seed + 2, **kw),
         layers.RandomZoom(SEED_ZOOM, SEED_ZOOM, seed=seed + 3, **kw),
     ], name="seed_augmentation_layers")
 
@@ -263,7 +275,8 @@ def plot_curves(results: dict[str, FitResult], key: str = "accuracy") -> Figure:
         epochs = np.arange(1, len(res.history[key]) + 1)
         ax.plot(epochs, res.history[key], label=f"training {key}")
         ax.plot(epochs, res.history[f"val_{key}"], "--", label=f"validation {key}")
-        ax.set(xlabel="epoch", ylabel=key, title=f"{name}: test accuracy {res.test_accuracy:.4f}")
+        ax.set(xlabel="epoch", ylabel=key)
+        ax.set_title(f"{name}\ntest accuracy {res.test_accuracy:.4f}", fontsize=10)
         ax.grid(alpha=0.3), ax.legend()
     fig.tight_layout()
     return fig

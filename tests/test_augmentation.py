@@ -53,15 +53,26 @@ def test_seed_augmentation_is_identity_when_not_training(images, fused):
                                   images)
 
 
-def test_seed_augmentation_uses_the_seed_settings():
-    (fused,) = aug.seed_augmentation(fused=True).layers
-    assert (fused.rotation_degrees, fused.shift, fused.shear_radians, fused.zoom) == (
-        8, 0.08, 0.3, 0.08)
-    rotation, shift, shear, zoom = aug.seed_augmentation(fused=False).layers
+@pytest.mark.parametrize("unit, radians", [("degrees", np.pi * 0.3 / 180), ("radians", 0.3)])
+def test_seed_augmentation_uses_the_seed_settings(unit, radians):
+    (fused,) = aug.seed_augmentation(fused=True, shear_unit=unit).layers
+    assert (fused.rotation_degrees, fused.shift, fused.zoom) == (8, 0.08, 0.08)
+    assert fused.shear_radians == pytest.approx(radians)
+    rotation, shift, shear, zoom = aug.seed_augmentation(fused=False, shear_unit=unit).layers
     assert rotation.factor == pytest.approx((-8 / 360, 8 / 360))
     assert shift.height_factor == shift.width_factor == 0.08
-    assert shear.shear_radians == 0.3 and shear.rotation_degrees == shear.zoom == 0
+    assert shear.shear_radians == pytest.approx(radians)
+    assert shear.rotation_degrees == shear.zoom == 0
     assert zoom.height_factor == zoom.width_factor == 0.08
+
+
+def test_seed_shear_defaults_to_degrees_as_keras_2_1_3_and_later():
+    assert aug.seed_augmentation().layers[0].shear_radians == pytest.approx(np.deg2rad(0.3))
+
+
+def test_unknown_shear_unit_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match="degrees.*radians.*'gradians'"):
+        aug.seed_augmentation(shear_unit="gradians")
 
 
 def test_fused_augmentation_interpolates_once_and_blurs_less(images):
