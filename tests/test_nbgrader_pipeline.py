@@ -109,6 +109,59 @@ WRONG_ANSWERS: dict[str, list[tuple[str, str, dict[str, str], set[str]]]] = {
             {"q3_tests"},
         ),
     ],
+    "ps06": [
+        (
+            "wrong_dropout_no_rescale",
+            "ps06_batchnorm_dropout.ipynb",
+            # plain dropout: the kept units are not divided by p
+            {
+                "q1_answer": (
+                    "def dropout_forward(x, dropout_param):\n"
+                    "    p, mode = dropout_param['p'], dropout_param['mode']\n"
+                    "    if mode == 'test':\n"
+                    "        return x, (mode, None)\n"
+                    "    rng = np.random.default_rng(dropout_param.get('seed'))\n"
+                    "    mask = rng.random(x.shape) < p\n"
+                    "    return x * mask, (mode, mask)"
+                )
+            },
+            {"q1_tests"},
+        ),
+        (
+            "wrong_bn_batch_stats_at_test",
+            "ps06_batchnorm_dropout.ipynb",
+            # normalises with the batch's statistics in test mode too (spatial BN reuses it)
+            {
+                "q3_answer": (
+                    "def batchnorm_forward(x, gamma, beta, bn_param):\n"
+                    "    eps, momentum = bn_param.get('eps', 1e-5), bn_param.get('momentum', 0.9)\n"
+                    "    d = x.shape[1]\n"
+                    "    mean, var = x.mean(axis=0), x.var(axis=0)\n"
+                    "    x_hat = (x - mean) / np.sqrt(var + eps)\n"
+                    "    if bn_param['mode'] == 'train':\n"
+                    "        bn_param['running_mean'] = (momentum * bn_param.get('running_mean', "
+                    "np.zeros(d)) + (1 - momentum) * mean)\n"
+                    "        bn_param['running_var'] = (momentum * bn_param.get('running_var', "
+                    "np.ones(d)) + (1 - momentum) * var)\n"
+                    "    return gamma * x_hat + beta, (x_hat, gamma, np.sqrt(var + eps))"
+                )
+            },
+            {"q3_tests", "q5_tests"},
+        ),
+        (
+            "wrong_bn_backward_no_statistics_path",
+            "ps06_batchnorm_dropout.ipynb",
+            # treats the batch mean and variance as constants
+            {
+                "q4_answer": (
+                    "def batchnorm_backward(dout, cache):\n"
+                    "    x_hat, gamma, std = cache\n"
+                    "    return gamma / std * dout, (dout * x_hat).sum(axis=0), dout.sum(axis=0)"
+                )
+            },
+            {"q4_tests"},
+        ),
+    ],
 }
 
 
