@@ -220,3 +220,16 @@ def test_fold_batchnorm_checks_the_statistics_match_the_kernel():
     with pytest.raises(ValueError, match="output channels"):
         nl.fold_batchnorm(np.ones((3, 3, 2, 4)), None, np.ones(3), np.zeros(4), np.zeros(4),
                           np.ones(4))
+
+
+@pytest.mark.parametrize("kind,groups", [("batch", 1), ("layer", 1), ("instance", 1), ("group", 3)])
+def test_norm_group_picture_agrees_with_the_axes_normalise_averages_over(kind, groups):
+    from helpers.normalisation_plots import norm_group_ids
+
+    x = _rng(12).normal(size=(4, 3, 3, 6))
+    out = nl.normalise(x, kind, groups=groups)
+    ids = norm_group_ids(kind, 4, 6, groups)
+    for group in np.unique(ids):
+        examples, channels = np.nonzero(ids == group)
+        members = out[examples, :, :, channels]
+        assert abs(members.mean()) < 1e-10 and abs(members.std() - 1) < 1e-3
