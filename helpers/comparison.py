@@ -58,6 +58,13 @@ def _conv_bn(x: Tensor, filters: int, name: str, kernel: int = 3) -> Tensor:
     return layers.ReLU(name=f"{name}_relu")(x)
 
 
+def _multiple_of_8(filters: float) -> int:
+    """Round a scaled filter count to the nearest multiple of 8 (at least 8): on CPUs
+    (oneDNN) a layer of 19 or 29 channels runs several times slower per multiply-add than one
+    of 16 or 32."""
+    return max(8, 8 * round(filters / 8))
+
+
 def _head(inputs: Tensor, x: Tensor, num_classes: int, dropout: float, name: str) -> keras.Model:
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     if dropout:
@@ -66,7 +73,7 @@ def _head(inputs: Tensor, x: Tensor, num_classes: int, dropout: float, name: str
     return keras.Model(inputs, outputs, name=name)
 
 
-def build_small_vgg(widths: tuple[int, int, int] = (32, 64, 128), num_classes: int = 10,
+def build_small_vgg(widths: tuple[int, int, int] = (24, 48, 96), num_classes: int = 10,
                     dropout: float = 0.3, augment: bool = True) -> keras.Model:
     """VGG with BatchNormalization: stem (widths[0]) -> max pool -> 2 x [3x3 conv-BN-ReLU]
     (widths[1], 14x14) -> max pool -> 2 x [3x3 conv-BN-ReLU] (widths[2], 7x7) -> head.
@@ -79,21 +86,22 @@ def build_small_vgg(widths: tuple[int, int, int] = (32, 64, 128), num_classes: i
     return _head(inputs, x, num_classes, dropout, "small_vgg")
 
 
-def build_small_googlenet(width: float = 0.5, stem: int = 32, num_classes: int = 10,
+def build_small_googlenet(width: float = 0.25, stem: int = 24, num_classes: int = 10,
                           dropout: float = 0.3, augment: bool = True) -> keras.Model:
     """GoogLeNet in miniature: stem -> max pool -> Inception 3a, 3b (14x14) -> max pool ->
     4a, 4b (7x7) -> head; every module is :func:`inception_module` (with BN) with the
-    paper's filter numbers times ``width``.  ``(batch, 28, 28, 1) -> (batch, num_classes)``."""
+    paper's filter numbers times ``width``, rounded to multiples of 8.
+    ``(batch, 28, 28, 1) -> (batch, num_classes)``."""
     inputs, x = _stem(stem, augment)
     for stage in ("3a", "3b", "4a", "4b"):
         if stage in ("3a", "4a"):
             x = layers.MaxPooling2D(2, name=f"pool_{stage}")(x)
-        filters = [max(1, round(f * width)) for f in GOOGLENET_MODULES[stage]]
+        filters = [_multiple_of_8(f * width) for f in GOOGLENET_MODULES[stage]]
         x = inception_module(x, *filters, name=f"inception_{stage}", batch_norm=True)
     return _head(inputs, x, num_classes, dropout, "small_googlenet")
 
 
-def build_small_resnet(widths: tuple[int, int, int] = (32, 64, 128), blocks: int = 1,
+def build_small_resnet(widths: tuple[int, int, int] = (24, 48, 96), blocks: int = 1,
                        num_classes: int = 10, dropout: float = 0.0,
                        augment: bool = True) -> keras.Model:
     """ResNet v1: stem (widths[0]) -> two stages of ``blocks`` :func:`basic_block` with
@@ -106,18 +114,21 @@ def build_small_resnet(widths: tuple[int, int, int] = (32, 64, 128), blocks: int
     return _head(inputs, x, num_classes, dropout, "small_resnet")
 
 
-def build_small_densenet(layers_per_block: int = 6, growth_rate: int = 16, stem: int = 32,
-                         num_classes: int = 10, dropout: float = 0.0,
+def build_small_densenet(layers_per_block: int = 3, growth_rate: int = 32, stem: int = 32,
+                         bottleneck: bool = False, num_classes: int = 10, dropout: float = 0.0,
                          augment: bool = True) -> keras.Model:
-    """DenseNet-BC: stem -> max pool -> dense block (14x14) -> transition (compression 0.5,
+    """DenseNet-C: stem -> max pool -> dense block (14x14) -> transition (compression 0.5,
     2x2 average pool) -> dense block (7x7) -> BN-ReLU -> head; each dense layer is
-    BN-ReLU-1x1 conv (4k)-BN-ReLU-3x3 conv (k = ``growth_rate``).
+    BN-ReLU-3x3 conv (k = ``growth_rate``), or with ``bottleneck=True`` (DenseNet-BC)
+    BN-ReLU-1x1 conv (4k)-BN-ReLU-3x3 conv (k).  The default has no bottleneck because on a
+    CPU every extra BatchNormalization of a small tensor costs a fixed few milliseconds per
+    step: DenseNet's many thin layers make it the slowest family per multiply-add.
     ``(batch, 28, 28, 1) -> (batch, num_classes)``."""
     inputs, x = _stem(stem, augment)
     x = layers.MaxPooling2D(2, name="pool1")(x)
-    x = dense_block(x, layers_per_block, growth_rate, name="conv2")
+    x = dense_block(x, layers_per_block, growth_rate, bottleneck, name="conv2")
     x = transition_block(x, 0.5, name="pool2")
-    x = dense_block(x, layers_per_block, growth_rate, name="conv3")
+    x = dense_block(x, layers_per_block, growth_rate, bottleneck, name="conv3")
     x = layers.BatchNormalization(name="bn")(x)
     x = layers.ReLU(name="relu")(x)
     return _head(inputs, x, num_classes, dropout, "small_densenet")
@@ -138,7 +149,8 @@ def build_small_mobilenet(alpha: float = 1.0, stem: int = 32, num_classes: int =
     return _head(inputs, x, num_classes, dropout, "small_mobilenet")
 
 
-#: The five contenders, one per family, with a comparable budget (0.1-0.5 M parameters).
+#: The five contenders, one per family, with a comparable budget: 8-17 M multiply-adds per
+#: image and 0.09-0.17 M parameters (widths are multiples of 8; see :func:`_multiple_of_8`).
 ZOO: dict[str, Callable[[], keras.Model]] = {
     "VGG": build_small_vgg,
     "GoogLeNet": build_small_googlenet,
