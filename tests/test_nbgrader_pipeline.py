@@ -162,6 +162,41 @@ WRONG_ANSWERS: dict[str, list[tuple[str, str, dict[str, str], set[str]]]] = {
             {"q4_tests"},
         ),
     ],
+    "ps07": [
+        (
+            "wrong_bn_unfrozen",
+            "ps07_transfer_learning.ipynb",
+            # unfreezes whole blocks, BatchNormalization included (the convention keeps BN frozen)
+            {
+                "q2_answer": (
+                    "def unfreeze_top(model, n):\n"
+                    "    convs = [l for l in model.layers if isinstance(l, layers.Conv2D)]\n"
+                    "    if not 0 <= n <= len(convs):\n"
+                    "        raise ValueError(f'n={n} is out of range')\n"
+                    "    for l in model.layers:\n"
+                    "        if l.name.startswith('block'):\n"
+                    "            l.trainable = int(l.name.split('_')[0][5:]) > len(convs) - n\n"
+                    "    return model"
+                )
+            },
+            {"q2_tests"},
+        ),
+        (
+            "wrong_original_lr",
+            "ps07_transfer_learning.ipynb",
+            # fine-tunes at the original learning rate instead of 0.1x
+            {
+                "q3_answer": (
+                    "def compile_for_fine_tuning(model, learning_rate):\n"
+                    "    model.compile(optimizer=keras.optimizers.Adam(learning_rate),\n"
+                    "                  loss='sparse_categorical_crossentropy',\n"
+                    "                  metrics=['accuracy'])\n"
+                    "    return model"
+                )
+            },
+            {"q3_tests"},
+        ),
+    ],
 }
 
 
