@@ -197,6 +197,78 @@ WRONG_ANSWERS: dict[str, list[tuple[str, str, dict[str, str], set[str]]]] = {
             {"q3_tests"},
         ),
     ],
+    "ps08": [
+        (
+            "wrong_iou_plus_one",
+            "ps08_detection_primitives.ipynb",
+            # inclusive-coordinate IoU (widths x2 - x1 + 1) where the convention is continuous
+            {
+                "q1_answer": (
+                    "def iou_matrix(boxes_a, boxes_b):\n"
+                    "    a, b = np.asarray(boxes_a, float), np.asarray(boxes_b, float)\n"
+                    "    w = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], "
+                    "b[None, :, 0]) + 1\n"
+                    "    h = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], "
+                    "b[None, :, 1]) + 1\n"
+                    "    inter = np.clip(w, 0, None) * np.clip(h, 0, None)\n"
+                    "    area_a = (a[:, 2] - a[:, 0] + 1) * (a[:, 3] - a[:, 1] + 1)\n"
+                    "    area_b = (b[:, 2] - b[:, 0] + 1) * (b[:, 3] - b[:, 1] + 1)\n"
+                    "    return inter / (area_a[:, None] + area_b[None, :] - inter)"
+                )
+            },
+            {"q1_tests"},
+        ),
+        (
+            "wrong_encode_corners",
+            "ps08_detection_primitives.ipynb",
+            # offsets between the top-left corners instead of the centres
+            {
+                "q3_answer": (
+                    "def encode(proposals, gt):\n"
+                    "    p, g = np.asarray(proposals, float), np.asarray(gt, float)\n"
+                    "    pw, ph = p[:, 2] - p[:, 0], p[:, 3] - p[:, 1]\n"
+                    "    gw, gh = g[:, 2] - g[:, 0], g[:, 3] - g[:, 1]\n"
+                    "    return np.stack([(g[:, 0] - p[:, 0]) / pw, (g[:, 1] - p[:, 1]) / ph,\n"
+                    "                     np.log(gw / pw), np.log(gh / ph)], axis=1)\n"
+                    "\n"
+                    "\n"
+                    "def decode(proposals, deltas):\n"
+                    "    p, d = np.asarray(proposals, float), np.asarray(deltas, float)\n"
+                    "    pw, ph = p[:, 2] - p[:, 0], p[:, 3] - p[:, 1]\n"
+                    "    x1, y1 = p[:, 0] + d[:, 0] * pw, p[:, 1] + d[:, 1] * ph\n"
+                    "    w, h = pw * np.exp(d[:, 2]), ph * np.exp(d[:, 3])\n"
+                    "    return np.stack([x1, y1, x1 + w, y1 + h], axis=1)"
+                )
+            },
+            {"q3_tests"},
+        ),
+        (
+            "wrong_roi_average",
+            "ps08_detection_primitives.ipynb",
+            # average pooling over each bin instead of max pooling
+            {
+                "q5_answer": (
+                    "def roi_max_pool(feature_map, roi, output_size):\n"
+                    "    fm = np.asarray(feature_map, dtype=float)\n"
+                    "    height, width, channels = fm.shape\n"
+                    "    oh, ow = output_size\n"
+                    "    xa, ya, xb, yb = (int(np.floor(v + 0.5)) for v in roi)\n"
+                    "    roi_w, roi_h = max(xb - xa, 1), max(yb - ya, 1)\n"
+                    "    out = np.zeros((oh, ow, channels))\n"
+                    "    for i in range(oh):\n"
+                    "        r0 = min(max(ya + int(np.floor(i * roi_h / oh)), 0), height)\n"
+                    "        r1 = min(max(ya + int(np.ceil((i + 1) * roi_h / oh)), 0), height)\n"
+                    "        for j in range(ow):\n"
+                    "            c0 = min(max(xa + int(np.floor(j * roi_w / ow)), 0), width)\n"
+                    "            c1 = min(max(xa + int(np.ceil((j + 1) * roi_w / ow)), 0), width)\n"
+                    "            if r1 > r0 and c1 > c0:\n"
+                    "                out[i, j] = fm[r0:r1, c0:c1].mean(axis=(0, 1))\n"
+                    "    return out"
+                )
+            },
+            {"q5_tests"},
+        ),
+    ],
 }
 
 
