@@ -269,6 +269,33 @@ WRONG_ANSWERS: dict[str, list[tuple[str, str, dict[str, str], set[str]]]] = {
             {"q5_tests"},
         ),
     ],
+    "ps09": [
+        (
+            "wrong_params_no_biases",
+            "ps09_exam_practice.ipynb",
+            # counts the weights only although the question says every layer has biases
+            {
+                "q2_answer": (
+                    "answer_q2 = (3 * 3 * 3 * 32 + 3 * 3 * 32 * 32 + 3 * 3 * 32 * 64\n"
+                    "             + 8 * 8 * 64 * 256 + 256 * 10)"
+                )
+            },
+            {"q2_tests"},
+        ),
+        (
+            "wrong_iou_plus_one",
+            "ps09_exam_practice.ipynb",
+            # inclusive-coordinate widths (x2 - x1 + 1) where the convention is continuous
+            {
+                "q12_answer": (
+                    "_inter = (8 - 5 + 1) * (9 - 5 + 1)\n"
+                    "answer_q12 = _inter / ((8 - 2 + 1) * (9 - 3 + 1) + (12 - 5 + 1) * (10 - 5 + 1)"
+                    " - _inter)"
+                )
+            },
+            {"q12_tests"},
+        ),
+    ],
 }
 
 
