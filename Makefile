@@ -15,7 +15,10 @@ LAB_ARGS ?=
 # Jupyter refuses to run as root unless told (containers, CI machines).
 ROOT_ARG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test setup data lint release clean
+# Debian's Chromium, which tests/test_browser.py drives through playwright (no browser download).
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: lab test setup data browser lint release clean
 
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=. $(ROOT_ARG) $(LAB_ARGS)
@@ -23,7 +26,7 @@ lab: setup
 test: setup
 	CNN_COURSE_FAST=1 $(BIN)/python -m pytest
 
-setup: $(STAMP) data
+setup: $(STAMP) data browser
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +43,18 @@ data: $(STAMP)
 	    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist >/dev/null; }; \
 	  fi; }
 	@$(BIN)/python -m helpers.data --csv
+
+# Chromium for the browser tests; installed from Debian when it is missing and we can.
+browser:
+	@test -x $(CHROMIUM) || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian package chromium ..."; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null \
+	    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; \
+	  else \
+	    echo "$(CHROMIUM) is missing: run 'sudo apt-get install chromium' for the browser tests" \
+	         "(or set CNN_COURSE_SKIP_BROWSER=1 to skip them)."; \
+	  fi; }
 
 # Regenerate the student versions in release/ from source/ (commit the result).
 release: $(STAMP)
