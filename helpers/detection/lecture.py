@@ -1,0 +1,64 @@
+"""Sizes of lecture 10's experiments in fast and full mode, and its comparison table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from helpers.mode import RunMode
+
+
+@dataclass(frozen=True)
+class DetectionSettings:
+    """How many scenes and epochs each experiment of lecture 10 uses.
+
+    Full mode is sized for a 2-core CPU: Faster R-CNN trains in at most about
+    15 minutes, the whole lecture in well under an hour.
+    """
+
+    n_localise_train: int
+    n_localise_test: int
+    localise_epochs: int
+    n_train: int  # Faster R-CNN training scenes
+    n_proposal_train: int  # scenes with selective-search proposals (R-CNN, Fast R-CNN)
+    n_test: int
+    faster_epochs: int
+    fast_epochs: int
+    rcnn_epochs: int
+    max_proposals: int  # selective-search proposals kept per image
+
+
+def detection_settings(mode: RunMode) -> DetectionSettings:
+    """The experiment sizes for ``mode`` (see :func:`helpers.mode.run_mode`)."""
+    if mode.fast:
+        return DetectionSettings(
+            n_localise_train=300, n_localise_test=100, localise_epochs=1,
+            n_train=200, n_proposal_train=60, n_test=40,
+            faster_epochs=1, fast_epochs=1, rcnn_epochs=1, max_proposals=300,
+        )
+    return DetectionSettings(
+        n_localise_train=2000, n_localise_test=500, localise_epochs=4,
+        n_train=4000, n_proposal_train=1000, n_test=300,
+        faster_epochs=4, fast_epochs=4, rcnn_epochs=3, max_proposals=1000,
+    )
+
+
+def comparison_table(rows: dict[str, dict[str, float]]) -> pd.DataFrame:
+    """The seed's R-CNN / Fast / Faster table measured here.
+
+    Args:
+        rows: method -> {"proposals per image", "proposal s/image", "network s/image",
+            "mAP@0.5", "train s"} (missing entries shown as NaN).
+
+    Returns:
+        DataFrame, one row per method, with "total s/image" and the speed-up of the
+        network time relative to the first row.
+    """
+    if not rows:
+        raise ValueError("comparison_table needs at least one method")
+    table = pd.DataFrame(rows).T
+    table["total s/image"] = table["proposal s/image"].fillna(0) + table["network s/image"]
+    first = table["network s/image"].iloc[0]
+    table["network speed-up"] = first / table["network s/image"]
+    return table
