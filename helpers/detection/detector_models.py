@@ -27,7 +27,9 @@ BACKBONE_STRIDE = 8
 def _conv_bn(x, filters: int, kernel: int, name: str, strides: int = 1):
     x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False,
                       name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    # momentum 0.9, not Keras' 0.99: these runs are a few hundred steps long, and with 0.99 the
+    # moving statistics used at test time still lag far behind the batch statistics.
+    x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
     return layers.ReLU(name=f"{name}_relu")(x)
 
 

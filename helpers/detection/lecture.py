@@ -17,7 +17,9 @@ class DetectionSettings:
     15 minutes, the whole lecture in well under an hour.
     """
 
-    n_localise_train: int
+    n_pretrain: int  # one-item 40 x 40 canvases the detectors' backbone is pre-trained on
+    pretrain_epochs: int
+    n_localise_train: int  # single-object 64 x 64 scenes
     n_localise_test: int
     localise_epochs: int
     n_train: int  # Faster R-CNN training scenes
@@ -27,20 +29,25 @@ class DetectionSettings:
     fast_epochs: int
     rcnn_epochs: int
     max_proposals: int  # selective-search proposals kept per image
+    rcnn_pretrain_items: int  # FashionMNIST items R-CNN's region CNN is pre-trained on
 
 
 def detection_settings(mode: RunMode) -> DetectionSettings:
     """The experiment sizes for ``mode`` (see :func:`helpers.mode.run_mode`)."""
     if mode.fast:
         return DetectionSettings(
-            n_localise_train=300, n_localise_test=100, localise_epochs=1,
+            n_pretrain=2000, pretrain_epochs=1,
+            n_localise_train=600, n_localise_test=100, localise_epochs=1,
             n_train=200, n_proposal_train=60, n_test=40,
             faster_epochs=1, fast_epochs=1, rcnn_epochs=1, max_proposals=300,
+            rcnn_pretrain_items=0,
         )
     return DetectionSettings(
-        n_localise_train=2000, n_localise_test=500, localise_epochs=4,
-        n_train=4000, n_proposal_train=1000, n_test=300,
+        n_pretrain=40000, pretrain_epochs=2,
+        n_localise_train=6000, n_localise_test=1000, localise_epochs=2,
+        n_train=4000, n_proposal_train=800, n_test=300,
         faster_epochs=4, fast_epochs=4, rcnn_epochs=3, max_proposals=1000,
+        rcnn_pretrain_items=20000,
     )
 
 

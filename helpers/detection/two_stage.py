@@ -314,6 +314,20 @@ class TwoStageDetector:
         return self.rpn(self.backbone(x, training=False), training=False)
 
     @tf.function(reduce_retracing=True)
+    def _infer_backbone(self, x):
+        """Compiled inference: feature map, and the RPN's outputs when there is an RPN."""
+        fmap = self.backbone(x, training=False)
+        if self.rpn is None:
+            return fmap, tf.zeros((0,)), tf.zeros((0,))
+        logits, deltas = self.rpn(fmap, training=False)
+        return fmap, logits, deltas
+
+    @tf.function(reduce_retracing=True)
+    def _infer_head(self, fmap, rois, index):
+        logits, deltas = self.head(self._pool(fmap, rois, index), training=False)
+        return tf.nn.softmax(logits), deltas
+
+    @tf.function(reduce_retracing=True)
     def _compiled_step(self, x, rpn_labels, rpn_targets, rois, index, y, t):
         parts = {}
         with tf.GradientTape() as tape:
@@ -336,7 +350,7 @@ class TwoStageDetector:
         """RPN proposals per image: list of (boxes (P, 4), objectness (P,))."""
         if self.rpn is None:
             raise ValueError("this detector has no RPN (proposals='external')")
-        logits, deltas = self.rpn(self.backbone(images, training=False), training=False)
+        _, logits, deltas = self._infer_backbone(tf.convert_to_tensor(images, tf.float32))
         return self._proposals_from_rpn(logits.numpy(), deltas.numpy(),
                                         self.config.rpn_post_nms_test)
 
@@ -348,17 +362,16 @@ class TwoStageDetector:
         ``max_detections`` over all classes are kept.
         """
         cfg, size = self.config, self.config.image_size
-        fmap = self.backbone(images, training=False)
+        fmap, logits, deltas = self._infer_backbone(tf.convert_to_tensor(images, tf.float32))
         if self.rpn is not None:
-            logits, deltas = self.rpn(fmap, training=False)
             proposals = [p for p, _ in self._proposals_from_rpn(
                 logits.numpy(), deltas.numpy(), cfg.rpn_post_nms_test)]
         elif proposals is None:
             raise ValueError("Fast R-CNN needs proposals for every image")
         index = np.concatenate([np.full(len(p), i) for i, p in enumerate(proposals)])
         rois = np.concatenate([np.asarray(p).reshape(-1, 4) for p in proposals])
-        logits, deltas = self.head(self._pool(fmap, rois, index), training=False)
-        probs = tf.nn.softmax(logits).numpy()[:, 1:]
+        probs, deltas = self._infer_head(fmap, rois.astype(np.float32), index.astype(np.int32))
+        probs = probs.numpy()[:, 1:]
         deltas = deltas.numpy()[:, 1:] * BOX_STD
         results = []
         for i in range(len(images)):
