@@ -8,7 +8,7 @@ from helpers.detection.boxes import box_area, iou_matrix
 from helpers.detection.lecture import comparison_table, detection_settings
 from helpers.detection.localisation import localisation_targets
 from helpers.detection.scenes import make_scenes
-from helpers.detection.two_stage import BOX_STD, DetectorConfig, TwoStageDetector, anchor_shapes
+from helpers.detection.two_stage import DetectorConfig, TwoStageDetector, anchor_shapes
 from helpers.mode import RunMode
 
 
@@ -93,10 +93,6 @@ def test_backbone_weights_copy_by_layer_name(detector):
 
     with pytest.raises(ValueError, match="none of the backbone"):
         other.init_backbone_from(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]))
-
-
-def test_head_targets_are_normalised_like_py_faster_rcnn():
-    np.testing.assert_allclose(BOX_STD, [0.1, 0.1, 0.2, 0.2])
 
 
 def test_localisation_targets_refuse_multi_object_scenes(scenes):
