@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -76,7 +77,7 @@ def kernel_start_s(repeat: int = 3) -> float:
     for _ in range(repeat):
         start = time.perf_counter()
         km, kc = start_new_kernel(kernel_name="python3")
-        kc.execute_interactive("1", timeout=60)
+        kc.execute_interactive("1", timeout=60, output_hook=lambda msg: None)
         kc.stop_channels()
         km.shutdown_kernel(now=True)
         times.append(time.perf_counter() - start)
@@ -93,6 +94,12 @@ def command_s(cmd: list[str], repeat: int = 2) -> float:
     return sum(times) / len(times)
 
 
+def children_cpu_s() -> float:
+    """User + system CPU seconds of every finished child process (and theirs) so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=20)
@@ -106,16 +113,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         plain = make_course(Path(tmp) / "plain", a, n)
         pipe.nbgrader(plain, "generate_assignment", a, "--force")
-        start = time.perf_counter()
+        load_before = os.getloadavg()[0]
+        start, cpu = time.perf_counter(), children_cpu_s()
         pipe.autograde(plain, a)
-        plain_s = time.perf_counter() - start
+        plain_s, plain_cpu = time.perf_counter() - start, children_cpu_s() - cpu
 
         ours = make_course(Path(tmp) / "ours", a, n)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), children_cpu_s()
         subprocess.run([str(bindir / "course"), "autograde", a, "--course", str(ours),
                         "--workers", str(args.workers), "--no-progress"], check=True,
                        capture_output=True, env=pipe._env())
-        ours_s = time.perf_counter() - start
+        ours_s, ours_cpu = time.perf_counter() - start, children_cpu_s() - cpu
+        load_after = os.getloadavg()[0]
         same = scores(plain, a, n) == scores(ours, a, n)
     row = {
         "assignment": a, "submissions": n, "workers": args.workers,
@@ -125,6 +134,9 @@ def main() -> None:
         "course_parallel_s": round(ours_s, 2),
         "course_per_submission_s": round(ours_s / n, 3),
         "speedup": round(plain_s / ours_s, 2),
+        "nbgrader_cpu_s": round(plain_cpu, 1),
+        "course_cpu_s": round(ours_cpu, 1),
+        "load_1min_before_after": [round(load_before, 2), round(load_after, 2)],
         "same_scores": same,
         "kernel_start_stop_s": round(kernel_start_s(), 3),
         "nbgrader_cli_start_s": round(command_s([str(bindir / "nbgrader"), "--version"]), 3),

@@ -25,6 +25,7 @@ from helpers.instructor.grading import (
     make_executor,
     prepare_template,
     submission_digest,
+    warm_up,
 )
 
 
@@ -84,16 +85,21 @@ def grade_all(course_root: Path, assignment: str, options: BatchOptions,
     (course_root / "autograded").mkdir(exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".course-template-", dir=course_root / "autograded"))
     closer = None
+    own = executor is None
+    # Import nbgrader here, before a process pool forks its workers: they inherit it (about
+    # 2 CPU seconds each otherwise), and the parent needs its gradebook API anyway.
+    warm_up()
+    if executor is None:
+        executor, closer = make_executor(options.executor, options.workers, options.scheduler)
     try:
-        template, expected, locked = prepare_template(course_root, assignment, tmp / "template",
-                                              options.cell_timeout)
+        # The template is built by one worker while the others import nbgrader: both are
+        # start-up costs that would otherwise be paid one after the other.
+        for _ in range(max(options.workers - 1, 0)):
+            executor.submit(warm_up)
+        template, expected, locked = executor.submit(
+            prepare_template, course_root, assignment, tmp / "template", options.cell_timeout
+        ).result()
         records.register_assignment(course_root, template, assignment)
-        if executor is None:
-            executor, closer = make_executor(options.executor, options.workers,
-                                             options.scheduler)
-            own = True
-        else:
-            own = False
         futures = {
             executor.submit(grade_one, GradeJob(
                 str(template), str(path), assignment, student, expected,
@@ -123,10 +129,10 @@ def grade_all(course_root: Path, assignment: str, options: BatchOptions,
                 bar.update(1)
         finally:
             bar.close()
-            if own:
-                executor.shutdown(wait=True)
-                if closer is not None:
-                    closer.close()
     finally:
+        if own:
+            executor.shutdown(wait=True)
+            if closer is not None:
+                closer.close()
         shutil.rmtree(tmp, ignore_errors=True)
     return summary

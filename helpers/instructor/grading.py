@@ -294,6 +294,13 @@ def grade_one(job: GradeJob) -> dict:
     }
 
 
+def warm_up() -> None:
+    """Import nbgrader's application and gradebook API (before a worker's first job, and in
+    the parent before a process pool forks: see batch.py)."""
+    import nbgrader.api  # noqa: F401
+    import nbgrader.apps.nbgraderapp  # noqa: F401
+
+
 def find_submissions(course_root: Path, assignment: str) -> dict[str, Path]:
     """student id -> ``submitted/<student>/<assignment>`` for every submission on disk."""
     base = course_root / "submitted"
