@@ -103,7 +103,8 @@ def grade_all(course_root: Path, assignment: str, options: BatchOptions,
         futures = {
             executor.submit(grade_one, GradeJob(
                 str(template), str(path), assignment, student, expected,
-                options.notebook_timeout, options.memory_mb, locked=locked)): student
+                options.notebook_timeout, options.memory_mb, locked=locked,
+                cell_timeout=options.cell_timeout)): student
             for student, path in todo.items()
         }
         bar = tqdm(total=len(futures), file=sys.stderr, unit="submission",

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import nbformat
 
+from helpers.instructor.crash import find_crashing_cell, neutralise_cell
 from helpers.instructor.runner import run_nbgrader
 
 #: nbgrader log lines worth telling the instructor about. (Its "'checksum'/'source' has
@@ -60,6 +61,8 @@ class GradeJob:
     env: dict[str, str] = field(default_factory=dict)
     #: notebook name -> grade id -> source of every locked cell in the release
     locked: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: per-cell timeout (s) of the crash search; nbgrader's own is in the template's config
+    cell_timeout: float = 120.0
 
 
 def submission_digest(folder: Path) -> str:
@@ -226,6 +229,30 @@ def _check_notebooks(folder: Path, expected: list[str], flags: list[str]) -> lis
     return ok
 
 
+_KERNEL_DIED = re.compile(r"DeadKernelError|Kernel died")
+
+
+def _neutralise_crashes(folder: Path, notebooks: list[str], job: GradeJob,
+                        env: dict[str, str], flags: list[str]) -> bool:
+    """Find and neutralise (see :mod:`helpers.instructor.crash`) the cell that kills the
+    kernel in each notebook of ``folder``; return whether any cell was replaced."""
+    replaced = False
+    for name in notebooks:
+        path = folder / f"{name}.ipynb"
+        index = find_crashing_cell(path, job.cell_timeout, job.notebook_timeout, env)
+        if index is None:
+            continue
+        grade_id = neutralise_cell(path, index)
+        if grade_id is None:
+            flags.append(f"{name}.ipynb: locked cell {index + 1} stops the kernel")
+            continue
+        what = f"answer cell {grade_id!r}" if grade_id else f"cell {index + 1}"
+        flags.append(f"{name}.ipynb: {what} stopped the kernel (os._exit, a crash): "
+                     "replaced by an error, the other cells graded")
+        replaced = True
+    return replaced
+
+
 def grade_one(job: GradeJob) -> dict:
     """Grade one submission in a fresh temporary course; return the result as plain data:
     student, assignment, cells (notebook -> grade id -> score or None), flags, error, seconds,
@@ -260,14 +287,18 @@ def grade_one(job: GradeJob) -> dict:
         else:
             env = {"JUPYTER_PATH": str(course / "jupyter"),
                    "COURSE_KERNEL_MEMORY_MB": str(job.memory_mb), **job.env}
-            status, log = run_nbgrader(
-                course, ["autograde", job.assignment, "--student", job.student, "--create",
-                         "--force"], job.notebook_timeout, env)
+            args = ["autograde", job.assignment, "--student", job.student, "--create", "--force"]
+            status, log = run_nbgrader(course, args, job.notebook_timeout, env)
+            if status not in (0, None) and _KERNEL_DIED.search(log):
+                # grade the rest: the cell that kills the kernel becomes an error, run again
+                replaced = _neutralise_crashes(dest, present, job, env, flags)
+                if replaced:
+                    status, log = run_nbgrader(course, args, job.notebook_timeout, env)
             flags += sorted({m.strip() for m in log.splitlines()
                              if "WARNING" in m and _FLAG_PATTERNS.search(m)})
             if status is None:
                 error = f"notebook timeout: grading took more than {job.notebook_timeout:g} s"
-            elif status != 0 and re.search(r"DeadKernelError|Kernel died", log):
+            elif status != 0 and _KERNEL_DIED.search(log):
                 error = "the kernel died while running the notebook (os._exit, crash?): zero"
             elif status != 0:
                 errors = [line for line in log.splitlines() if "Error" in line]
