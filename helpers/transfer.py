@@ -79,11 +79,12 @@ class TransferConfig:
     seed: int = 13
 
     def for_mode(self, mode: RunMode) -> TransferConfig:
-        """Full mode: unchanged.  Fast mode: 600 source images, 10 and 40 labels per class,
-        1,000 test images and one epoch everywhere (same code, meaningless numbers)."""
+        """Full mode: unchanged.  Fast mode: 600 source images, 40 labels per class (one
+        label count: each count trains four more networks), 1,000 test images and one epoch
+        everywhere (same code, meaningless numbers)."""
         if not mode.fast:
             return self
-        return replace(self, labels_per_class=(10, 40), transfer_labels_per_class=40,
+        return replace(self, labels_per_class=(40,), transfer_labels_per_class=40,
                        val_per_class=10, source_val_per_class=40, n_source=600, n_test=1000,
                        pretrain_epochs=mode.epochs(self.pretrain_epochs), min_epochs=1,
                        max_epochs=mode.epochs(self.max_epochs))

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from helpers.bn_experiment import (
+    FAST_TRAIN,
     BNConfig,
     BNRun,
     build_cnn,
@@ -76,6 +77,7 @@ def test_config_names_and_fast_mode():
     config = BNConfig()
     assert config.for_mode(RunMode(fast=False)) == config
     assert config.for_mode(RunMode(fast=True)).epochs == 1
+    assert config.for_mode(RunMode(fast=True)).n_train == FAST_TRAIN < config.n_train
     assert "12,000 training images" in config.describe()
 
 

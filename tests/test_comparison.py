@@ -68,7 +68,7 @@ def test_build_zoo_is_deterministic_for_a_seed():
 
 def test_fast_mode_splits_are_small_subsets():
     splits = cmp.comparison_splits(RunMode(fast=True))
-    assert splits.sizes() == {"train": 1024, "val": 512, "test": 512}
+    assert splits.sizes() == {"train": 256, "val": 256, "test": 256}
     assert splits.x_train.shape[1:] == (28, 28, 1) and splits.x_train.dtype == np.float32
 
 

@@ -35,10 +35,12 @@ class DetectionSettings:
 def detection_settings(mode: RunMode) -> DetectionSettings:
     """The experiment sizes for ``mode`` (see :func:`helpers.mode.run_mode`)."""
     if mode.fast:
+        # Every experiment runs end to end on a few scenes; most of what remains is building
+        # each network's training graph (benchmarks/notebook_suite.py times the cells).
         return DetectionSettings(
-            n_pretrain=2000, pretrain_epochs=1,
-            n_localise_train=600, n_localise_test=100, localise_epochs=1,
-            n_train=200, n_proposal_train=60, n_test=40,
+            n_pretrain=1000, pretrain_epochs=1,
+            n_localise_train=300, n_localise_test=50, localise_epochs=1,
+            n_train=100, n_proposal_train=30, n_test=20,
             faster_epochs=1, fast_epochs=1, rcnn_epochs=1, max_proposals=300,
             rcnn_pretrain_items=0,
         )
