@@ -1,0 +1,441 @@
+"""The course's fast FashionMNIST recipe: what makes a small CNN train quickly on a CPU.
+
+Lecture 01 trains ``cnn1`` with Adam, batch 256, for 10 epochs (:func:`helpers.recap.train`)
+and ends near 0.905.  The recipe here passes 0.91 in 3 epochs, in about half the seed's wall
+time on a 2-core CPU (``benchmarks/README.md``).  Its ingredients, each a small
+function or a field of :class:`Recipe`, so that a benchmark can remove one at a time:
+
+* a compact CNN with batch normalisation (:func:`build_fast_cnn`);
+* a ``tf.data`` input pipeline: cache, shuffle, batch, prefetch (:func:`make_dataset`);
+* augmentation with Keras 3 preprocessing layers, random shift, horizontal flip and random
+  erasing (:func:`augmentation`), run inside the model or in the pipeline;
+* a learning rate that warms up linearly and then decays along a cosine (:class:`WarmupCosine`);
+* label smoothing in the cross-entropy;
+* :func:`train_recipe`: trains under a number of epochs and/or a wall-clock budget, measures
+  the test accuracy after every epoch and the time at which a target accuracy was first reached.
+
+Images are float32 ``(N, 28, 28, 1)`` in ``[0, 1]``; labels are integers ``(N,)`` or one-hot
+``(N, 10)`` (both are accepted).  Times are wall-clock seconds.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import tensorflow as tf
+from keras import layers, ops
+from matplotlib.figure import Figure
+
+from helpers.augmentation import make_dataset as augmentation_pipeline
+from helpers.data import load_fashion_mnist
+from helpers.mode import RunMode, run_mode
+
+AUGMENT_PLACES = ("model", "pipeline", "none")
+INPUTS = ("tf.data", "numpy")
+SCHEDULES = ("warmup_cosine", "constant")
+#: where the benchmarks' JSON results are committed (``benchmarks/results/``)
+RESULTS_DIR = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Every knob of the recipe; the defaults are the course's fast recipe.
+
+    Attributes:
+        filters: output channels of the conv blocks; each block is conv 3x3 -> [BN] -> ReLU
+            -> max-pool 2x2, so two blocks turn 28x28 into 7x7.
+        dense: units of the hidden dense layer (0: none).
+        dropout: dropout rate before the hidden dense layer.
+        batch_norm: batch normalisation after every convolution and the hidden dense layer.
+        batch_size: images per step.
+        epochs: epochs to train (an upper bound when ``train_recipe`` gets a budget).
+        peak_lr: the learning rate at the end of the warm-up (Adam).
+        warmup_epochs: length of the linear warm-up, in epochs (fractions allowed).
+        schedule: ``"warmup_cosine"`` or ``"constant"`` (``peak_lr`` throughout).
+        label_smoothing: weight moved from the true class to a uniform distribution.
+        shift: random translation, as a fraction of the image size (0.1 = 2.8 pixels).
+        flip: random horizontal flip.
+        erasing: probability of erasing a random rectangle (random erasing), 0 = off.
+        augment: where augmentation runs: ``"model"``, ``"pipeline"`` or ``"none"``.
+        input: ``"tf.data"`` (cache, shuffle, batch, prefetch) or ``"numpy"`` arrays.
+        jit_compile: compile the train step with XLA.
+        seed: seeds weights, shuffling and augmentation.
+    """
+
+    filters: tuple[int, ...] = (16, 32)
+    dense: int = 128
+    dropout: float = 0.0
+    batch_norm: bool = True
+    batch_size: int = 128
+    epochs: int = 3
+    peak_lr: float = 3e-3
+    warmup_epochs: float = 0.5
+    schedule: str = "warmup_cosine"
+    label_smoothing: float = 0.1
+    shift: float = 0.0
+    flip: bool = True
+    erasing: float = 0.0
+    augment: str = "model"
+    input: str = "tf.data"
+    jit_compile: bool = False
+    seed: int = 13
+
+    def __post_init__(self) -> None:
+        checks = [
+            (len(self.filters) > 0 and all(f >= 1 for f in self.filters),
+             f"filters must be a non-empty tuple of positive ints, got {self.filters!r}"),
+            (self.dense >= 0, f"dense must be >= 0, got {self.dense}"),
+            (0 <= self.dropout < 1, f"dropout must be in [0, 1), got {self.dropout}"),
+            (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
+            (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
+            (self.peak_lr > 0, f"peak_lr must be > 0, got {self.peak_lr}"),
+            (self.warmup_epochs >= 0, f"warmup_epochs must be >= 0, got {self.warmup_epochs}"),
+            (self.schedule in SCHEDULES,
+             f"schedule must be one of {SCHEDULES}, got {self.schedule!r}"),
+            (0 <= self.label_smoothing < 1,
+             f"label_smoothing must be in [0, 1), got {self.label_smoothing}"),
+            (0 <= self.shift < 0.5, f"shift must be in [0, 0.5), got {self.shift}"),
+            (0 <= self.erasing <= 1,
+             f"erasing must be a probability in [0, 1], got {self.erasing}"),
+            (self.augment in AUGMENT_PLACES,
+             f"augment must be one of {AUGMENT_PLACES}, got {self.augment!r}"),
+            (self.input in INPUTS, f"input must be one of {INPUTS}, got {self.input!r}"),
+            (not (self.input == "numpy" and self.augment == "pipeline"),
+             "augment='pipeline' needs input='tf.data' (numpy arrays have no pipeline)"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+    def with_(self, **changes) -> Recipe:
+        """A copy with some fields changed (validated again)."""
+        return replace(self, **changes)
+
+    def augments(self) -> bool:
+        """True when some augmentation is switched on and has a place to run."""
+        return self.augment != "none" and (self.shift > 0 or self.flip or self.erasing > 0)
+
+
+#: The course's fast recipe.
+FAST = Recipe()
+#: Lecture 01's seed recipe as a :class:`Recipe` (use it with ``model=recap.build_cnn1()``):
+#: Adam at its default 1e-3, batch 256, 10 epochs, no augmentation, no smoothing, arrays.
+SEED = Recipe(batch_size=256, epochs=10, peak_lr=1e-3, schedule="constant", label_smoothing=0.0,
+              flip=False, augment="none", input="numpy")
+
+
+def augmentation(recipe: Recipe) -> keras.Sequential:
+    """Keras 3 preprocessing layers for ``recipe``: RandomTranslation, RandomFlip, RandomErasing.
+
+    Works on batches ``(B, 28, 28, 1)`` in ``[0, 1]``; active only with ``training=True``
+    (inside a model: during ``fit``), so evaluation sees the original images.  The same object
+    can run in a ``tf.data`` ``map`` (call it with ``training=True``).
+    """
+    stack: list[layers.Layer] = []
+    if recipe.shift > 0:
+        stack.append(layers.RandomTranslation(recipe.shift, recipe.shift, fill_mode="constant",
+                                              seed=recipe.seed))
+    if recipe.flip:
+        stack.append(layers.RandomFlip("horizontal", seed=recipe.seed + 1))
+    if recipe.erasing > 0:
+        stack.append(layers.RandomErasing(factor=recipe.erasing, scale=(0.02, 0.2),
+                                          fill_value=0.0, value_range=(0, 1),
+                                          seed=recipe.seed + 2))
+    return keras.Sequential(stack, name="augmentation")
+
+
+def build_fast_cnn(recipe: Recipe = FAST, input_shape: tuple[int, int, int] = (28, 28, 1),
+                   num_classes: int = 10) -> keras.Model:
+    """The recipe's CNN; outputs logits ``(B, num_classes)``.
+
+    Per entry ``f`` of ``recipe.filters``: Conv2D(f, 3x3, same) -> [BatchNorm] -> ReLU ->
+    MaxPool(2x2).  Then Flatten -> Dropout -> Dense(dense) -> [BatchNorm] -> ReLU ->
+    Dense(num_classes).  With the defaults (16, 32, dense 128): (28, 28, 16) -> (14, 14, 16)
+    -> (14, 14, 32) -> (7, 7, 32) -> 1,568 -> 128 -> 10; 206,922 parameters without BN.  With
+    ``recipe.augment == "model"`` the augmentation layers come first.
+    """
+    keras.utils.set_random_seed(recipe.seed)
+    bn = recipe.batch_norm
+    stack: list = [keras.Input(shape=input_shape)]
+    if recipe.augment == "model" and recipe.augments():
+        stack.append(augmentation(recipe))
+    for f in recipe.filters:
+        stack.append(layers.Conv2D(f, 3, padding="same", use_bias=not bn))
+        stack += [layers.BatchNormalization(momentum=0.9)] if bn else []
+        stack += [layers.ReLU(), layers.MaxPooling2D(2)]
+    stack.append(layers.Flatten())
+    stack += [layers.Dropout(recipe.dropout)] if recipe.dropout else []
+    if recipe.dense:
+        stack.append(layers.Dense(recipe.dense, use_bias=not bn))
+        stack += [layers.BatchNormalization(momentum=0.9)] if bn else []
+        stack.append(layers.ReLU())
+    stack.append(layers.Dense(num_classes))
+    return keras.Sequential(stack, name="fast_cnn")
+
+
+def one_hot(y: np.ndarray, num_classes: int = 10) -> np.ndarray:
+    """Float32 one-hot ``(N, num_classes)`` from integer labels ``(N,)`` (one-hot passes)."""
+    y = np.asarray(y)
+    if y.ndim == 2:
+        return y.astype("float32")
+    return np.eye(num_classes, dtype="float32")[y.astype(int)]
+
+
+def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, training: bool,
+                 augment: keras.Layer | None = None, seed: int = 13) -> tf.data.Dataset:
+    """``tf.data`` pipeline of ``(images (B, 28, 28, 1), one-hot (B, 10))`` batches.
+
+    ``from_tensor_slices -> cache -> [shuffle, training only] -> batch -> [augment] ->
+    prefetch``.  Shuffling reshuffles every epoch; ``augment`` (e.g. :func:`augmentation`)
+    runs on whole batches with ``training=True``, in parallel with the model's step.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if len(x) != len(y):
+        raise ValueError(f"x and y differ in length: {len(x)} images, {len(y)} labels")
+    return augmentation_pipeline(x, one_hot(y), batch_size=batch_size, augment=augment,
+                                 shuffle=training, seed=seed)
+
+
+class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
+    """Learning rate per optimizer step: linear warm-up from 0 to ``peak`` over
+    ``warmup_steps``, then a half cosine from ``peak`` down to ``final`` at ``total_steps``
+    (and ``final`` after that).  ``total_steps`` is a variable so that a budget-driven run can
+    shorten the schedule once it knows how long an epoch takes (:meth:`set_total_steps`)."""
+
+    def __init__(self, peak: float, total_steps: int, warmup_steps: int = 0, final: float = 0.0):
+        if peak <= 0:
+            raise ValueError(f"peak learning rate must be > 0, got {peak}")
+        if total_steps < 1 or not 0 <= warmup_steps < total_steps:
+            raise ValueError("need total_steps >= 1 and 0 <= warmup_steps < total_steps, got "
+                             f"total_steps={total_steps}, warmup_steps={warmup_steps}")
+        self.peak, self.final, self.warmup_steps = float(peak), float(final), int(warmup_steps)
+        self.total_steps = keras.Variable(float(total_steps), trainable=False, dtype="float32",
+                                          name="total_steps")
+
+    def set_total_steps(self, total_steps: int) -> None:
+        """Shorten or lengthen the cosine so that it ends at ``total_steps``."""
+        self.total_steps.assign(float(max(total_steps, self.warmup_steps + 1)))
+
+    def __call__(self, step):
+        step = ops.cast(step, "float32")
+        warm = float(max(self.warmup_steps, 1))
+        progress = ops.clip((step - self.warmup_steps) / (self.total_steps - self.warmup_steps),
+                            0.0, 1.0)
+        cosine = self.final + (self.peak - self.final) * 0.5 * (1 + ops.cos(math.pi * progress))
+        return ops.where(step < self.warmup_steps, self.peak * step / warm, cosine)
+
+    def get_config(self) -> dict:
+        return {"peak": self.peak, "total_steps": int(self.total_steps.numpy()),
+                "warmup_steps": self.warmup_steps, "final": self.final}
+
+
+@dataclass
+class RecipeResult:
+    """What :func:`train_recipe` returns.
+
+    Attributes:
+        history: per epoch ``loss``, ``accuracy`` (training, on augmented images),
+            ``test_accuracy``, ``train_seconds`` (cumulative training time, evaluation
+            excluded) and ``wall_seconds`` (cumulative, evaluation included).
+        seconds: training seconds of the whole run (evaluation excluded).
+        wall_seconds: wall seconds of the whole run, test evaluations included.
+        test_accuracy: after the last epoch.
+        time_to_target: training seconds at the end of the first epoch whose test accuracy
+            reached ``target``; None if never reached.
+        epochs: epochs run; ``stopped_by_budget`` when the budget ended the run early.
+    """
+
+    history: dict[str, list[float]]
+    seconds: float
+    wall_seconds: float
+    test_accuracy: float
+    time_to_target: float | None
+    target: float | None
+    epochs: int
+    n_train: int
+    stopped_by_budget: bool
+    recipe: dict = field(default_factory=dict)
+
+
+class _Clock(keras.callbacks.Callback):
+    """Test accuracy after every epoch, training time without evaluation, budget stopping.
+
+    With a budget, the first epoch's time sets how many epochs fit (the schedule is shortened
+    to match) and training stops at the first batch that ends past the budget.
+    """
+
+    def __init__(self, x_test: np.ndarray, y_test: np.ndarray, budget_s: float | None,
+                 max_epochs: int, steps_per_epoch: int, schedule: WarmupCosine | None):
+        super().__init__()
+        self.x_test, self.y_test = x_test, y_test
+        self.budget_s, self.max_epochs = budget_s, max_epochs
+        self.steps_per_epoch, self.schedule = steps_per_epoch, schedule
+        self.log: dict[str, list[float]] = {"test_accuracy": [], "train_seconds": [],
+                                            "wall_seconds": []}
+        self.eval_s, self.planned_epochs, self.stopped_by_budget = 0.0, max_epochs, False
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+
+    def _wall(self) -> float:
+        return time.perf_counter() - self.start
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.budget_s is not None and self._wall() > self.budget_s:
+            self.model.stop_training, self.stopped_by_budget = True, True
+
+    def on_epoch_end(self, epoch, logs=None):
+        train_s = self._wall() - self.eval_s
+        t0 = time.perf_counter()
+        logits = self.model.predict(self.x_test, batch_size=1024, verbose=0)
+        accuracy = float(np.mean(np.argmax(logits, axis=1) == self.y_test))
+        self.eval_s += time.perf_counter() - t0
+        self.log["test_accuracy"].append(accuracy)
+        self.log["train_seconds"].append(train_s)
+        self.log["wall_seconds"].append(self._wall())
+        if epoch == 0 and self.budget_s is not None:
+            per_epoch = self._wall()  # the first epoch includes tracing: an overestimate
+            fit = 1 + int((self.budget_s - per_epoch) // per_epoch)
+            self.planned_epochs = max(1, min(self.max_epochs, fit))
+            if self.schedule is not None:
+                self.schedule.set_total_steps(self.planned_epochs * self.steps_per_epoch)
+        if epoch + 1 >= self.planned_epochs:
+            self.model.stop_training = True
+
+
+def train_recipe(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
+                 y_test: np.ndarray, recipe: Recipe = FAST, budget_s: float | None = None,
+                 target: float | None = 0.91, model: keras.Model | None = None,
+                 mode: RunMode | None = None) -> RecipeResult:
+    """Train ``model`` (default: :func:`build_fast_cnn` of ``recipe``) the recipe's way.
+
+    Args:
+        x_train, x_test: float32 images ``(N, 28, 28, 1)`` in ``[0, 1]``.
+        y_train, y_test: integer labels ``(N,)`` or one-hot ``(N, 10)``.
+        recipe: the knobs; ``recipe.epochs`` is the number of epochs, or with ``budget_s``
+            the most epochs.
+        budget_s: wall-clock budget in seconds (test evaluations included).  The first
+            epoch's time decides how many epochs fit; the schedule is fitted to them.
+        target: the test accuracy whose first crossing is timed; None to skip.
+        model: any Keras model with logits or probabilities out, e.g. ``recap.build_cnn1()``.
+        mode: default :func:`run_mode`; fast mode caps epochs and subsamples both sets.
+
+    Test accuracy is measured on ``x_test`` after every epoch; ``time_to_target`` counts
+    training seconds only (the evaluation is measurement, not training).
+    """
+    if budget_s is not None and budget_s <= 0:
+        raise ValueError(f"budget_s must be > 0 seconds, got {budget_s}")
+    if target is not None and not 0 < target <= 1:
+        raise ValueError(f"target must be an accuracy in (0, 1], got {target}")
+    mode = run_mode() if mode is None else mode
+    x_train, y_train = mode.subset(x_train, y_train, kind="train", seed=recipe.seed)
+    x_test, y_test = mode.subset(x_test, y_test, kind="eval", seed=recipe.seed)
+    y_test_int = np.asarray(y_test).argmax(axis=1) if np.ndim(y_test) == 2 else np.asarray(y_test)
+    epochs = mode.epochs(recipe.epochs)
+    model = build_fast_cnn(recipe) if model is None else model
+    keras.utils.set_random_seed(recipe.seed)
+    steps = math.ceil(len(x_train) / recipe.batch_size)
+    schedule = None
+    if recipe.schedule == "warmup_cosine":
+        total = epochs * steps
+        schedule = WarmupCosine(recipe.peak_lr, total,
+                                min(int(recipe.warmup_epochs * steps), total - 1))
+    from_logits = model.layers[-1].get_config().get("activation") != "softmax"
+    model.compile(optimizer=keras.optimizers.Adam(schedule or recipe.peak_lr),
+                  loss=keras.losses.CategoricalCrossentropy(
+                      from_logits=from_logits, label_smoothing=recipe.label_smoothing),
+                  metrics=["accuracy"], jit_compile=recipe.jit_compile)
+    clock = _Clock(x_test, y_test_int, budget_s, epochs, steps, schedule)
+    if recipe.input == "tf.data":
+        aug = augmentation(recipe) if recipe.augment == "pipeline" and recipe.augments() else None
+        data = make_dataset(x_train, y_train, recipe.batch_size, True, aug, recipe.seed)
+        hist = model.fit(data, epochs=epochs, callbacks=[clock], verbose=0, shuffle=False)
+    else:
+        hist = model.fit(x_train, one_hot(y_train), batch_size=recipe.batch_size, epochs=epochs,
+                         shuffle=True, callbacks=[clock], verbose=0)
+    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    history.update(clock.log)
+    reached = [s for s, a in zip(clock.log["train_seconds"], clock.log["test_accuracy"],
+                                 strict=True) if target is not None and a >= target]
+    return RecipeResult(
+        history=history, seconds=clock.log["train_seconds"][-1],
+        wall_seconds=clock.log["wall_seconds"][-1], test_accuracy=clock.log["test_accuracy"][-1],
+        time_to_target=reached[0] if reached else None, target=target,
+        epochs=len(clock.log["test_accuracy"]), n_train=len(x_train),
+        stopped_by_budget=clock.stopped_by_budget, recipe=asdict(recipe))
+
+
+def configure_cpu_threads(intra_op: int | None = None, inter_op: int = 1) -> bool:
+    """Set TensorFlow's thread pools; returns False if TensorFlow has already started.
+
+    One inter-op thread runs a small model's ops one after another, each on all cores
+    (``intra_op``, default: all).  On the busy 2-core CPU it halved cnn1's epoch time in one
+    probe and made no clear difference in ``benchmarks/input_pipeline.py``: the benchmarks
+    use it, the notebooks do not.  Call it before anything runs on TensorFlow.
+    """
+    try:
+        tf.config.threading.set_inter_op_parallelism_threads(inter_op)
+        if intra_op is not None:
+            tf.config.threading.set_intra_op_parallelism_threads(intra_op)
+    except RuntimeError:
+        return False
+    return True
+
+
+def machine_info() -> dict:
+    """Cores, CPU model, load average, TensorFlow/Keras versions, GPUs, oneDNN switch, threads."""
+    import os
+    import platform
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {
+        "cores": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
+        "tensorflow": tf.__version__, "keras": keras.__version__,
+        "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+        "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+    }
+
+
+def full_training_data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """All 60,000 training and the 10,000 test images of FashionMNIST (verified files):
+    ``x_train (60000, 28, 28, 1)``, ``y_train (60000,)`` int32, ``x_test``, ``y_test``."""
+    data = load_fashion_mnist()
+    def scale(a: np.ndarray) -> np.ndarray:
+        return (a.astype("float32") / 255.0)[..., None]
+
+    return (scale(data.x_train), data.y_train.astype("int32"),
+            scale(data.x_test), data.y_test.astype("int32"))
+
+
+def plot_accuracy_vs_time(curves: dict[str, tuple[list[float], list[float]]],
+                          target: float | None = 0.91, title: str = "") -> Figure:
+    """Test accuracy (y) after each epoch against training seconds (x), one line per run.
+
+    ``curves`` maps a label to ``(seconds, accuracies)``, e.g. a :class:`RecipeResult`'s
+    ``history["train_seconds"]`` and ``history["test_accuracy"]``.
+    """
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for label, (seconds, accuracy) in curves.items():
+        ax.plot(seconds, accuracy, "o-", label=label)
+    if target is not None:
+        ax.axhline(target, color="grey", linestyle=":", label=f"target {target}")
+    ax.set(xlabel="training time (wall seconds)", ylabel="test accuracy", title=title)
+    ax.set_xlim(left=0)
+    ax.legend()
+    fig.tight_layout()
+    return fig
