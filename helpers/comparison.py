@@ -164,7 +164,8 @@ def comparison_splits(mode: RunMode) -> Splits:
     """All of FashionMNIST in full mode (55,000 / 5,000 / 10,000); in fast mode a much
     smaller subset than the course default (256 training, validation and test images: two
     batches of 128), so that five models fit in the fast run's time (there, building each
-    model's training graph takes longer than training it)."""
+    model's training graph takes longer than training it: the lecture also passes
+    ``run_eagerly=mode.fast`` to :func:`run_comparison`)."""
     if mode.fast:
         mode = RunMode(fast=True, max_epochs=mode.max_epochs, max_train=256, max_eval=256)
     return fashion_mnist_splits(mode=mode)

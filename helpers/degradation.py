@@ -68,8 +68,8 @@ class DegradationConfig:
     seed: int = 13
     run_eagerly: bool = False
 
-    def for_mode(self, mode: RunMode, fast_train: int = 128) -> DegradationConfig:
-        """This config in full mode; in fast mode ``fast_train`` images,
+    def for_mode(self, mode: RunMode, fast_train: int = 64) -> DegradationConfig:
+        """This config in full mode; in fast mode ``fast_train`` images (default: one batch),
         ``mode.epochs(self.epochs)`` epochs and eager steps (same driver, meaningless curves)."""
         if not mode.fast:
             return self

@@ -108,6 +108,7 @@ def fit_and_evaluate(
     cosine_decay: bool = True,
     weight_decay: float = 0.0,
     seed: int = 13,
+    run_eagerly: bool = False,
 ) -> FitResult:
     """Compile ``model`` with Adam(W) and sparse categorical cross-entropy, fit it on
     ``splits.x_train`` with validation, and evaluate it on the test split.
@@ -116,6 +117,8 @@ def fit_and_evaluate(
         epochs: number of epochs (callers pass ``mode.epochs(full_epochs)``).
         cosine_decay: decay the learning rate to 0 over the run (cosine schedule).
         weight_decay: decoupled weight decay (AdamW) when > 0.
+        run_eagerly: run the training and test steps eagerly (no graph).  For tiny fast-mode
+            runs of deep models, where tracing the graphs takes longer than the few steps.
     """
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
@@ -126,7 +129,7 @@ def fit_and_evaluate(
     optimizer = (keras.optimizers.AdamW(lr, weight_decay=weight_decay) if weight_decay > 0
                  else keras.optimizers.Adam(lr))
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+                  metrics=["accuracy"], run_eagerly=run_eagerly)
     timer = EpochTimer()
     history = model.fit(
         splits.x_train, splits.y_train, batch_size=batch_size, epochs=epochs,

@@ -47,6 +47,19 @@ def test_fit_and_evaluate_records_history_timing_and_test_accuracy(fast_splits):
     assert result.final_train_error == pytest.approx(1 - result.history["accuracy"][-1])
 
 
+def test_fit_and_evaluate_can_run_eagerly_with_the_same_recipe(fast_splits):
+    small = Splits(fast_splits.x_train[:256], fast_splits.y_train[:256],
+                   fast_splits.x_val[:128], fast_splits.y_val[:128],
+                   fast_splits.x_test[:128], fast_splits.y_test[:128])
+    keras.utils.set_random_seed(0)
+    graph = fit_and_evaluate(_tiny_model(), small, epochs=1, batch_size=128)
+    keras.utils.set_random_seed(0)
+    model = _tiny_model()
+    eager = fit_and_evaluate(model, small, epochs=1, batch_size=128, run_eagerly=True)
+    assert model.run_eagerly and len(eager.history["val_accuracy"]) == 1
+    assert eager.test_loss == pytest.approx(graph.test_loss, rel=1e-4)
+
+
 def test_fit_rejects_zero_epochs(fast_splits):
     with pytest.raises(ValueError, match="epochs"):
         fit_and_evaluate(_tiny_model(), fast_splits, epochs=0)
