@@ -20,7 +20,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 #: name -> changes to the fast recipe (in this process)
@@ -64,10 +63,10 @@ def time_config(changes: dict, n_train: int, epochs: int) -> dict:
 def child(args: argparse.Namespace) -> None:
     """One configuration in a fresh process; TensorFlow settings from the command line."""
     os.environ["TF_ENABLE_ONEDNN_OPTS"] = args.onednn
-    from helpers import fast_training as ft
+    from helpers import benchmarking as bench
 
     if args.inter_op:
-        ft.configure_cpu_threads(inter_op=args.inter_op)
+        bench.configure_cpu_threads(inter_op=args.inter_op)
     row = time_config({}, args.n_train, args.epochs)
     args.json.write_text(json.dumps(row))
 
@@ -87,12 +86,12 @@ def main() -> None:
         child(args)
         return
     os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1"
+    from helpers import benchmarking as bench
     from helpers import fast_training as ft
 
-    ft.configure_cpu_threads(inter_op=1)
-    info = ft.machine_info()
-    print(f"machine: {info['cores']} cores, {info['cpu']}, TF {info['tensorflow']}, GPUs "
-          f"{info['gpus'] or 'none'}, load average {info['load_average']}")
+    bench.configure_cpu_threads(inter_op=1)
+    info = bench.machine_info()
+    print(bench.machine_line(info))
     print(f"{args.n_train} training images, {args.epochs} epochs per configuration, "
           f"batch {ft.FAST.batch_size}")
     rows = []
@@ -118,15 +117,12 @@ def main() -> None:
                             "--epochs", str(args.epochs), "--json", str(out)],
                            check=True, stderr=subprocess.DEVNULL)
             report(f"[process] {name}", json.loads(out.read_text()))
-    result = {"machine": info, "load_average_end": ft.machine_info()["load_average"],
+    result = {"machine": info, "load_average_end": bench.machine_info()["load_average"],
               "n_train": args.n_train, "epochs": args.epochs, "configs": rows,
               "process_configs_from": process_rows_start,
-              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+              "date": bench.utc_stamp()}
     print(f"load average at the end: {result['load_average_end']}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=1) + "\n")
-        print(f"wrote {args.json}")
+    bench.write_results(args.json, result)
 
 
 if __name__ == "__main__":

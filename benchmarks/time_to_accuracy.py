@@ -17,7 +17,6 @@ TensorFlow runs with oneDNN on and one inter-op thread unless ``--onednn 0`` /
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
@@ -68,21 +67,20 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["TF_ENABLE_ONEDNN_OPTS"] = args.onednn  # read when TensorFlow is imported
 
+    from helpers import benchmarking as bench
     from helpers import fast_training as ft
     from helpers import recap
     from helpers.data import fashion_mnist_csv
     from helpers.mode import run_mode
 
     if args.inter_op:
-        ft.configure_cpu_threads(inter_op=args.inter_op)
+        bench.configure_cpu_threads(inter_op=args.inter_op)
     mode = run_mode()
     print(mode.banner())
     data = recap.prepare_csv_data(*fashion_mnist_csv(), val_size=0.2, random_state=13)
     split = (data.x_train, data.y_train, data.x_test, data.y_test)
-    info = ft.machine_info()
-    print(f"machine: {info['cores']} cores, {info['cpu']}, TF {info['tensorflow']}, "
-          f"GPUs {info['gpus'] or 'none'}, oneDNN {info['TF_ENABLE_ONEDNN_OPTS']}, "
-          f"load average {info['load_average']}")
+    info = bench.machine_info()
+    print(bench.machine_line(info))
     rows = []
     start = time.perf_counter()
     if not args.skip_seed:
@@ -110,20 +108,17 @@ def main() -> None:
                 ratio = fast_row["time_to_target_s"] / seed_row["train_seconds"]
                 print(f"the seed never reached {args.target}; fast time to it / seed's whole "
                       f"run: {ratio:.3f} (the true ratio is smaller)")
-    info_end = ft.machine_info()
+    info_end = bench.machine_info()
     result = {"machine": info, "load_average_end": info_end["load_average"],
               "mode": mode.name, "target": args.target, "runs": rows,
               "fast_over_seed": None if ratio is None else round(ratio, 3),
               "seed_reached_target": (None if args.skip_seed
                                       else rows[0]["time_to_target_s"] is not None),
               "total_seconds": round(time.perf_counter() - start, 1),
-              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+              "date": bench.utc_stamp()}
     print(f"load average at the end: {info_end['load_average']}; "
           f"total {result['total_seconds']:.0f} s")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=1) + "\n")
-        print(f"wrote {args.json}")
+    bench.write_results(args.json, result)
 
 
 if __name__ == "__main__":

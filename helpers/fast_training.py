@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 
 import keras
 import matplotlib.pyplot as plt
@@ -33,14 +32,14 @@ from keras import layers, ops
 from matplotlib.figure import Figure
 
 from helpers.augmentation import make_dataset as augmentation_pipeline
+from helpers.benchmarking import RESULTS_DIR  # noqa: F401  (lecture 01 reads results there)
 from helpers.data import load_fashion_mnist
 from helpers.mode import RunMode, run_mode
+from helpers.schedules import WarmupCosine
 
 AUGMENT_PLACES = ("model", "pipeline", "none")
 INPUTS = ("tf.data", "numpy")
 SCHEDULES = ("warmup_cosine", "constant")
-#: where the benchmarks' JSON results are committed (``benchmarks/results/``)
-RESULTS_DIR = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 
 
 @dataclass(frozen=True)
@@ -65,6 +64,10 @@ class Recipe:
         augment: where augmentation runs: ``"model"``, ``"pipeline"`` or ``"none"``.
         input: ``"tf.data"`` (cache, shuffle, batch, prefetch) or ``"numpy"`` arrays.
         jit_compile: compile the train step with XLA.
+        steps_per_execution: training steps run per call into TensorFlow; more than one saves
+            Python overhead per step, which matters for small models and small batches.
+        tta_flip: also report the final test accuracy with test-time augmentation: the
+            average of the predicted probabilities for each image and its mirror image.
         seed: seeds weights, shuffling and augmentation.
     """
 
@@ -84,6 +87,8 @@ class Recipe:
     augment: str = "model"
     input: str = "tf.data"
     jit_compile: bool = False
+    steps_per_execution: int = 1
+    tta_flip: bool = False
     seed: int = 13
 
     def __post_init__(self) -> None:
@@ -94,6 +99,8 @@ class Recipe:
             (0 <= self.dropout < 1, f"dropout must be in [0, 1), got {self.dropout}"),
             (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
             (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
+            (self.steps_per_execution >= 1,
+             f"steps_per_execution must be >= 1, got {self.steps_per_execution}"),
             (self.peak_lr > 0, f"peak_lr must be > 0, got {self.peak_lr}"),
             (self.warmup_epochs >= 0, f"warmup_epochs must be >= 0, got {self.warmup_epochs}"),
             (self.schedule in SCHEDULES,
@@ -203,37 +210,24 @@ def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, training: bool,
                                  shuffle=training, seed=seed)
 
 
-class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
-    """Learning rate per optimizer step: linear warm-up from 0 to ``peak`` over
-    ``warmup_steps``, then a half cosine from ``peak`` down to ``final`` at ``total_steps``
-    (and ``final`` after that).  ``total_steps`` is a variable so that a budget-driven run can
-    shorten the schedule once it knows how long an epoch takes (:meth:`set_total_steps`)."""
+def test_accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray, tta_flip: bool = False,
+                  batch_size: int = 1024) -> float:
+    """Accuracy of ``model`` on images ``x (N, 28, 28, 1)`` and integer labels ``y (N,)``.
 
-    def __init__(self, peak: float, total_steps: int, warmup_steps: int = 0, final: float = 0.0):
-        if peak <= 0:
-            raise ValueError(f"peak learning rate must be > 0, got {peak}")
-        if total_steps < 1 or not 0 <= warmup_steps < total_steps:
-            raise ValueError("need total_steps >= 1 and 0 <= warmup_steps < total_steps, got "
-                             f"total_steps={total_steps}, warmup_steps={warmup_steps}")
-        self.peak, self.final, self.warmup_steps = float(peak), float(final), int(warmup_steps)
-        self.total_steps = keras.Variable(float(total_steps), trainable=False, dtype="float32",
-                                          name="total_steps")
+    With ``tta_flip`` each image is classified by the mean of the class probabilities of the
+    image and of its left-right mirror image (test-time augmentation; it costs a second
+    forward pass).  Models with logits or with probabilities out are both fine.
+    """
+    def probabilities(images: np.ndarray) -> np.ndarray:
+        out = model.predict(images, batch_size=batch_size, verbose=0)
+        if out.min() >= 0 and np.allclose(out.sum(axis=1), 1.0, atol=1e-3):
+            return out
+        return ops.convert_to_numpy(ops.softmax(out, axis=1))
 
-    def set_total_steps(self, total_steps: int) -> None:
-        """Shorten or lengthen the cosine so that it ends at ``total_steps``."""
-        self.total_steps.assign(float(max(total_steps, self.warmup_steps + 1)))
-
-    def __call__(self, step):
-        step = ops.cast(step, "float32")
-        warm = float(max(self.warmup_steps, 1))
-        progress = ops.clip((step - self.warmup_steps) / (self.total_steps - self.warmup_steps),
-                            0.0, 1.0)
-        cosine = self.final + (self.peak - self.final) * 0.5 * (1 + ops.cos(math.pi * progress))
-        return ops.where(step < self.warmup_steps, self.peak * step / warm, cosine)
-
-    def get_config(self) -> dict:
-        return {"peak": self.peak, "total_steps": int(self.total_steps.numpy()),
-                "warmup_steps": self.warmup_steps, "final": self.final}
+    p = probabilities(x)
+    if tta_flip:
+        p = (p + probabilities(np.ascontiguousarray(x[:, :, ::-1]))) / 2
+    return float(np.mean(np.argmax(p, axis=1) == np.asarray(y)))
 
 
 @dataclass
@@ -249,6 +243,8 @@ class RecipeResult:
         test_accuracy: after the last epoch.
         time_to_target: training seconds at the end of the first epoch whose test accuracy
             reached ``target``; None if never reached.
+        test_accuracy_tta: with ``recipe.tta_flip``, the final test accuracy with flip
+            test-time augmentation (:func:`test_accuracy`); else None.
         epochs: epochs run; ``stopped_by_budget`` when the budget ended the run early.
     """
 
@@ -262,14 +258,20 @@ class RecipeResult:
     n_train: int
     stopped_by_budget: bool
     recipe: dict = field(default_factory=dict)
+    test_accuracy_tta: float | None = None
 
 
 class _Clock(keras.callbacks.Callback):
     """Test accuracy after every epoch, training time without evaluation, budget stopping.
 
-    With a budget, the first epoch's time sets how many epochs fit (the schedule is shortened
-    to match) and training stops at the first batch that ends past the budget.
+    With a budget, the number of epochs is planned again after every epoch: the time left
+    (less ``reserve_s``, kept for a final evaluation) over the slowest of the last three
+    epochs plus a ``margin``; the schedule is stretched or shortened to end with the last
+    planned epoch, so the learning rate has decayed when the budget ends even if epochs slow
+    down.  As a last resort training stops at the first batch that ends past the budget.
     """
+
+    margin = 0.15
 
     def __init__(self, x_test: np.ndarray, y_test: np.ndarray, budget_s: float | None,
                  max_epochs: int, steps_per_epoch: int, schedule: WarmupCosine | None):
@@ -280,6 +282,7 @@ class _Clock(keras.callbacks.Callback):
         self.log: dict[str, list[float]] = {"test_accuracy": [], "train_seconds": [],
                                             "wall_seconds": []}
         self.eval_s, self.planned_epochs, self.stopped_by_budget = 0.0, max_epochs, False
+        self.reserve_s = 0.0
 
     def on_train_begin(self, logs=None):
         self.start = time.perf_counter()
@@ -294,20 +297,27 @@ class _Clock(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         train_s = self._wall() - self.eval_s
         t0 = time.perf_counter()
-        logits = self.model.predict(self.x_test, batch_size=1024, verbose=0)
-        accuracy = float(np.mean(np.argmax(logits, axis=1) == self.y_test))
+        accuracy = test_accuracy(self.model, self.x_test, self.y_test)
         self.eval_s += time.perf_counter() - t0
         self.log["test_accuracy"].append(accuracy)
         self.log["train_seconds"].append(train_s)
         self.log["wall_seconds"].append(self._wall())
-        if epoch == 0 and self.budget_s is not None:
-            per_epoch = self._wall()  # the first epoch includes tracing: an overestimate
-            fit = 1 + int((self.budget_s - per_epoch) // per_epoch)
-            self.planned_epochs = max(1, min(self.max_epochs, fit))
-            if self.schedule is not None:
-                self.schedule.set_total_steps(self.planned_epochs * self.steps_per_epoch)
+        if self.budget_s is not None:
+            self.plan(epoch)
         if epoch + 1 >= self.planned_epochs:
             self.model.stop_training = True
+
+
+    def plan(self, epoch: int) -> None:
+        """After epoch ``epoch`` (0-based): how many epochs in all, and the schedule to match."""
+        walls = [0.0] + self.log["wall_seconds"]
+        epoch_s = [b - a for a, b in zip(walls[:-1], walls[1:], strict=True)]
+        recent = epoch_s[1:][-3:] or epoch_s  # the first epoch includes tracing
+        left = self.budget_s - self.reserve_s - self._wall()
+        more = int(left // (max(recent) * (1 + self.margin)))
+        self.planned_epochs = max(epoch + 1, min(self.max_epochs, epoch + 1 + more))
+        if self.schedule is not None:
+            self.schedule.set_total_steps(self.planned_epochs * self.steps_per_epoch)
 
 
 def train_recipe(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
@@ -321,8 +331,9 @@ def train_recipe(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
         y_train, y_test: integer labels ``(N,)`` or one-hot ``(N, 10)``.
         recipe: the knobs; ``recipe.epochs`` is the number of epochs, or with ``budget_s``
             the most epochs.
-        budget_s: wall-clock budget in seconds (test evaluations included).  The first
-            epoch's time decides how many epochs fit; the schedule is fitted to them.
+        budget_s: wall-clock budget in seconds (test evaluations included).  After every
+            epoch the epochs that still fit are planned again and the schedule is fitted to
+            them (:meth:`_Clock.plan`).
         target: the test accuracy whose first crossing is timed; None to skip.
         model: any Keras model with logits or probabilities out, e.g. ``recap.build_cnn1()``.
         mode: default :func:`run_mode`; fast mode caps epochs and subsamples both sets.
@@ -351,8 +362,11 @@ def train_recipe(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
     model.compile(optimizer=keras.optimizers.Adam(schedule or recipe.peak_lr),
                   loss=keras.losses.CategoricalCrossentropy(
                       from_logits=from_logits, label_smoothing=recipe.label_smoothing),
-                  metrics=["accuracy"], jit_compile=recipe.jit_compile)
+                  metrics=["accuracy"], jit_compile=recipe.jit_compile,
+                  steps_per_execution=recipe.steps_per_execution)
     clock = _Clock(x_test, y_test_int, budget_s, epochs, steps, schedule)
+    if recipe.tta_flip and budget_s:  # time for the final two passes over the test set
+        clock.reserve_s = 0.02 * budget_s
     if recipe.input == "tf.data":
         aug = augmentation(recipe) if recipe.augment == "pipeline" and recipe.augments() else None
         data = make_dataset(x_train, y_train, recipe.batch_size, True, aug, recipe.seed)
@@ -362,6 +376,7 @@ def train_recipe(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
                          shuffle=True, callbacks=[clock], verbose=0)
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
     history.update(clock.log)
+    tta = test_accuracy(model, x_test, y_test_int, tta_flip=True) if recipe.tta_flip else None
     reached = [s for s, a in zip(clock.log["train_seconds"], clock.log["test_accuracy"],
                                  strict=True) if target is not None and a >= target]
     return RecipeResult(
@@ -369,46 +384,7 @@ def train_recipe(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
         wall_seconds=clock.log["wall_seconds"][-1], test_accuracy=clock.log["test_accuracy"][-1],
         time_to_target=reached[0] if reached else None, target=target,
         epochs=len(clock.log["test_accuracy"]), n_train=len(x_train),
-        stopped_by_budget=clock.stopped_by_budget, recipe=asdict(recipe))
-
-
-def configure_cpu_threads(intra_op: int | None = None, inter_op: int = 1) -> bool:
-    """Set TensorFlow's thread pools; returns False if TensorFlow has already started.
-
-    One inter-op thread runs a small model's ops one after another, each on all cores
-    (``intra_op``, default: all).  On the busy 2-core CPU it halved cnn1's epoch time in one
-    probe and made no clear difference in ``benchmarks/input_pipeline.py``: the benchmarks
-    use it, the notebooks do not.  Call it before anything runs on TensorFlow.
-    """
-    try:
-        tf.config.threading.set_inter_op_parallelism_threads(inter_op)
-        if intra_op is not None:
-            tf.config.threading.set_intra_op_parallelism_threads(intra_op)
-    except RuntimeError:
-        return False
-    return True
-
-
-def machine_info() -> dict:
-    """Cores, CPU model, load average, TensorFlow/Keras versions, GPUs, oneDNN switch, threads."""
-    import os
-    import platform
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {
-        "cores": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
-        "tensorflow": tf.__version__, "keras": keras.__version__,
-        "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
-        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-        "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
-        "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
-        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
-    }
+        stopped_by_budget=clock.stopped_by_budget, recipe=asdict(recipe), test_accuracy_tta=tta)
 
 
 def full_training_data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import helpers  # noqa: F401  (sets TensorFlow's environment before keras is imported)
 
 # isort: split
+import json
+
+import keras
 import numpy as np
 import pytest
 
+from helpers import benchmarking as bench
 from helpers import fast_training as ft
 from helpers import recap
 from helpers.mode import RunMode
@@ -147,5 +151,89 @@ def test_one_hot_accepts_labels_and_one_hot():
 
 
 def test_machine_info_names_the_machine():
-    info = ft.machine_info()
+    info = bench.machine_info()
     assert info["cores"] >= 1 and info["tensorflow"] and isinstance(info["gpus"], list)
+
+
+class _FakeClock(ft._Clock):
+    """A clock whose wall time is set by the test, to check the planning alone."""
+
+    def __init__(self, budget_s, max_epochs, epoch_walls):
+        schedule = ft.WarmupCosine(1e-3, total_steps=100 * max_epochs, warmup_steps=10)
+        super().__init__(None, None, budget_s, max_epochs, 100, schedule)
+        self.log["wall_seconds"] = list(epoch_walls)
+        self.now = epoch_walls[-1]
+
+    def _wall(self):
+        return self.now
+
+
+def test_budget_plan_follows_the_slowest_recent_epoch():
+    # first epoch 30 s (tracing), then 10 s epochs: 100 s left / (10 s * 1.15) -> 8 more
+    clock = _FakeClock(budget_s=140, max_epochs=60, epoch_walls=[30, 40, 50, 60, 70])
+    clock.plan(epoch=4)
+    assert clock.planned_epochs == 5 + 6  # 70 s left -> int(70 / 11.5) = 6
+    assert float(clock.schedule.total_steps.numpy()) == 11 * 100
+    # epochs slow down to 20 s: fewer planned, and the cosine is shortened to match
+    clock = _FakeClock(budget_s=140, max_epochs=60, epoch_walls=[30, 40, 50, 70, 90])
+    clock.plan(epoch=4)
+    assert clock.planned_epochs == 5 + 2  # 50 s left / 23 s
+    assert float(clock.schedule.total_steps.numpy()) == 7 * 100
+
+
+def test_budget_plan_keeps_the_reserve_and_never_plans_past_max_or_before_now():
+    clock = _FakeClock(budget_s=100, max_epochs=60, epoch_walls=[10, 20])
+    clock.reserve_s = 40
+    clock.plan(epoch=1)
+    assert clock.planned_epochs == 2 + int(40 // 11.5)
+    clock = _FakeClock(budget_s=10_000, max_epochs=6, epoch_walls=[10, 20])
+    clock.plan(epoch=1)
+    assert clock.planned_epochs == 6
+    clock = _FakeClock(budget_s=50, max_epochs=60, epoch_walls=[30, 60])
+    clock.plan(epoch=1)  # already past the budget: stop after this epoch
+    assert clock.planned_epochs == 2
+
+
+class HalfMirror(keras.Model):
+    """Logits from the left half of the image only: flipping changes the answer."""
+
+    def call(self, x):
+        left = keras.ops.mean(x[:, :, :14, 0], axis=(1, 2))
+        right = keras.ops.mean(x[:, :, 14:, 0], axis=(1, 2))
+        return keras.ops.stack([10 * left, 10 * right], axis=1)
+
+
+def test_flip_tta_averages_image_and_mirror():
+    """The mirror swaps the halves, so with TTA every image's two classes tie (argmax 0)."""
+    x = np.zeros((4, 28, 28, 1), "float32")
+    x[0, :, :3] = 1.0    # left: class 0
+    x[1, :, 20:] = 0.5   # right: class 1
+    x[2, :, :14] = 0.3   # a little more on the left: class 0
+    x[2, :, 14:] = 0.2
+    y = np.array([0, 1, 0, 1])  # image 3 is blank: a tie, argmax says 0, wrong
+    model = HalfMirror()
+    assert ft.test_accuracy(model, x, y) == 0.75
+    assert ft.test_accuracy(model, x, y, tta_flip=True) == 0.5
+
+
+def test_flip_tta_accepts_probabilities_and_is_reported(tiny):
+    result = ft.train_recipe(*tiny, ft.FAST.with_(epochs=1, tta_flip=True), target=None,
+                             mode=FULL)
+    assert result.test_accuracy_tta is not None and 0 <= result.test_accuracy_tta <= 1
+    assert ft.train_recipe(*tiny, ft.FAST.with_(epochs=1), target=None,
+                           mode=FULL).test_accuracy_tta is None
+    softmax = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                                keras.layers.Dense(10, activation="softmax")])
+    x, y = tiny[2], tiny[3]
+    assert 0 <= ft.test_accuracy(softmax, x, y, tta_flip=True) <= 1
+
+
+def test_write_results_creates_folders_and_skips_none(tmp_path, capsys):
+    bench.write_results(None, {"a": 1})
+    out = tmp_path / "deep" / "r.json"
+    bench.write_results(out, {"a": 1, "b": [0.5]})
+    assert json.loads(out.read_text()) == {"a": 1, "b": [0.5]}
+    assert "wrote" in capsys.readouterr().out
+    assert "2 cores" in bench.machine_line({"cores": 2, "cpu": "x", "tensorflow": "2",
+                                             "gpus": [], "TF_ENABLE_ONEDNN_OPTS": "1",
+                                             "load_average": [1.0]})
