@@ -24,6 +24,8 @@ from pathlib import Path
 
 #: name -> changes to the fast recipe (in this process)
 CONFIGS: dict[str, dict] = {
+    "tf.data, no aug, 16 steps per call (fast recipe)": {},
+    "tf.data, no aug, 1 step per call": {"steps_per_execution": 1},
     "numpy, aug in model": {"input": "numpy", "augment": "model"},
     "tf.data, aug in model": {"input": "tf.data", "augment": "model"},
     "tf.data, aug in pipeline": {"input": "tf.data", "augment": "pipeline"},

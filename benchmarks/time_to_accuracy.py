@@ -26,10 +26,12 @@ ABLATION: dict[str, tuple[str, dict]] = {
     "no batch norm": ("BatchNormalization layers", {"batch_norm": False}),
     "no schedule": ("warm-up + cosine: constant Adam 1e-3", {"schedule": "constant",
                                                              "peak_lr": 1e-3}),
-    "no augmentation": ("random flip", {"augment": "none"}),
+    "+ flip": ("(added) random horizontal flip, in the model", {"augment": "model"}),
     "no label smoothing": ("label smoothing 0.1", {"label_smoothing": 0.0}),
     "numpy arrays": ("tf.data: model.fit on arrays", {"input": "numpy"}),
-    "batch 256": ("batch 128 -> 256", {"batch_size": 256}),
+    "1 step per call": ("16 steps per call into TensorFlow", {"steps_per_execution": 1}),
+    "batch 128": ("batch 64 -> 128", {"batch_size": 128}),
+    "3 epochs": ("2 epochs -> 3", {"epochs": 3}),
     "wider (32, 64)": ("the small width: 32 and 64 filters", {"filters": (32, 64)}),
 }
 
