@@ -5,6 +5,7 @@ Images are channels-last float32 ``(N, H, W, 1)`` in ``[0, 1]``; labels are inte
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 
@@ -31,6 +32,10 @@ SEED_ZOOM = 0.08
 #: 2.1.3 (December 2017) on.
 SEED_SHEAR = 0.3
 SHEAR_UNITS = ("degrees", "radians")
+#: Fast mode's :func:`lecture01_splits`: at most this many training and validation/test images
+#: (every cnn1 run of the lecture trains on, validates on and is tested on them).
+FAST_SPLIT_TRAIN = 1000
+FAST_SPLIT_EVAL = 500
 
 
 def seed_shear_radians(unit: str = "degrees") -> float:
@@ -195,8 +200,12 @@ def lecture01_splits(mode: RunMode | None = None, val_size: float = 0.2,
     """Lecture 01's split: the 60,000 training images split 80/20 with
     ``train_test_split(test_size=0.2, random_state=13)`` (48,000 / 12,000, the same rows as
     ``recap.prepare_csv_data``), and the official 10,000 test images; seeded subsets in
-    fast mode.  Integer labels."""
+    fast mode (at most :data:`FAST_SPLIT_TRAIN` training and :data:`FAST_SPLIT_EVAL`
+    validation and test images).  Integer labels."""
     mode = mode or run_mode()
+    if mode.fast:
+        mode = dataclasses.replace(mode, max_train=min(mode.max_train, FAST_SPLIT_TRAIN),
+                                   max_eval=min(mode.max_eval, FAST_SPLIT_EVAL))
     data = load_fashion_mnist()
     x = (data.x_train.astype("float32") / 255)[..., None]
     x_tr, x_val, y_tr, y_val = train_test_split(x, data.y_train.astype("int32"),

@@ -58,7 +58,9 @@ class TransferConfig:
 
     A target run of ``n`` images trains ``target_epochs(n)`` epochs: about
     ``target_image_epochs`` images seen, clipped to ``[min_epochs, max_epochs]``.
-    ``None`` for ``n_source`` / ``n_test`` means all images.
+    ``None`` for ``n_source`` / ``n_test`` means all images.  ``frozen_blocks``: the values
+    of ``k`` :func:`layer_transferability` tries (``None``: every ``k`` from 0 to the number
+    of blocks).
     """
 
     filters: tuple[int, ...] = (16, 32, 64)
@@ -77,17 +79,20 @@ class TransferConfig:
     learning_rate: float = 1e-3
     finetune_factor: float = 0.1
     seed: int = 13
+    frozen_blocks: tuple[int, ...] | None = None
 
     def for_mode(self, mode: RunMode) -> TransferConfig:
         """Full mode: unchanged.  Fast mode: 600 source images, 40 labels per class (one
-        label count: each count trains four more networks), 1,000 test images and one epoch
-        everywhere (same code, meaningless numbers)."""
+        label count: each count trains four more networks), 250 test images, one epoch
+        everywhere, and :func:`layer_transferability` at ``k = 0`` and ``k = L`` only (each
+        ``k`` trains two networks) (same code, meaningless numbers)."""
         if not mode.fast:
             return self
         return replace(self, labels_per_class=(40,), transfer_labels_per_class=40,
-                       val_per_class=10, source_val_per_class=40, n_source=600, n_test=1000,
+                       val_per_class=10, source_val_per_class=40, n_source=600, n_test=250,
                        pretrain_epochs=mode.epochs(self.pretrain_epochs), min_epochs=1,
-                       max_epochs=mode.epochs(self.max_epochs))
+                       max_epochs=mode.epochs(self.max_epochs),
+                       frozen_blocks=(0, len(self.filters)))
 
     def target_epochs(self, n_train: int) -> int:
         """Epochs for a target run on ``n_train`` images."""
@@ -373,7 +378,8 @@ def plot_comparison(table: pd.DataFrame, title: str = "") -> plt.Figure:
 
 def layer_transferability(pretrained: keras.Model, target: Splits, config: TransferConfig,
                           variants: tuple[str, ...] = ("retrain", "fine-tune")) -> pd.DataFrame:
-    """Freeze the first ``k`` pretrained blocks, ``k = 0..L``, and train the rest.
+    """Freeze the first ``k`` pretrained blocks, ``k = 0..L`` (or ``config.frozen_blocks``),
+    and train the rest.
 
     ``"retrain"`` (Yosinski's AnB): blocks above ``k`` are re-initialised.
     ``"fine-tune"`` (AnB+): they keep the pretrained weights.  Both train at
@@ -384,9 +390,13 @@ def layer_transferability(pretrained: keras.Model, target: Splits, config: Trans
     if unknown:
         raise ValueError(f"unknown variants {sorted(unknown)}: use 'retrain' and/or 'fine-tune'")
     n_blocks = len(conv_blocks(pretrained))
+    depths = range(n_blocks + 1) if config.frozen_blocks is None else config.frozen_blocks
+    if any(not 0 <= k <= n_blocks for k in depths):
+        raise ValueError(f"config.frozen_blocks={config.frozen_blocks} is out of range: the "
+                         f"model has {n_blocks} blocks, use values in 0..{n_blocks}")
     rows = []
     for variant in variants:
-        for k in range(n_blocks + 1):
+        for k in depths:
             model = transfer_model(pretrained, len(TARGET_CLASSES),
                                    k if variant == "retrain" else None,
                                    config.head_units, config.seed)

@@ -219,9 +219,15 @@ def test_train_and_epoch_timing_on_arrays_and_datasets(images):
 
 def test_lecture01_splits_match_the_80_20_split_in_fast_mode():
     splits = aug.lecture01_splits(RunMode(fast=True))
-    assert splits.sizes() == {"train": 4000, "val": 2000, "test": 2000}
+    assert splits.sizes() == {"train": 1000, "val": 500, "test": 500}
+    assert (aug.FAST_SPLIT_TRAIN, aug.FAST_SPLIT_EVAL) == (1000, 500)
     assert splits.x_train.dtype == np.float32 and splits.x_train.shape[1:] == (28, 28, 1)
     assert splits.y_train.dtype == np.int32 and isinstance(splits, Splits)
+
+
+def test_lecture01_splits_are_whole_in_full_mode():
+    splits = aug.lecture01_splits(RunMode(fast=False))
+    assert splits.sizes() == {"train": 48000, "val": 12000, "test": 10000}
 
 
 def test_plots_have_labelled_axes():

@@ -4,6 +4,7 @@ import helpers  # noqa: F401  (sets TensorFlow's environment before keras is imp
 
 # isort: split
 
+from dataclasses import replace
 from pathlib import Path
 
 import keras
@@ -113,6 +114,8 @@ def test_config_for_mode_shrinks_only_in_fast_mode_and_clips_epochs():
     fast = config.for_mode(RunMode(fast=True))
     assert fast.pretrain_epochs == 1 and fast.n_source <= 1000
     assert fast.target_epochs(50) == 1 and fast.filters == config.filters
+    assert fast.n_test == 250 and fast.labels_per_class == (40,)
+    assert config.frozen_blocks is None and fast.frozen_blocks == (0, len(config.filters))
     assert (config.target_epochs(250), config.target_epochs(1000), config.target_epochs(5000)) == (
         40, 15, 5)
 
@@ -218,6 +221,16 @@ def test_layer_transferability_covers_every_k_and_trains_fewer_parameters_as_k_g
     plt.close(fig)
     with pytest.raises(ValueError, match="unknown variants"):
         tr.layer_transferability(pretrained, target, TINY, variants=("AnB",))
+
+
+def test_layer_transferability_tries_only_the_configured_k(pretrained, data):
+    target = tr.target_task(TINY.transfer_labels_per_class, TINY, data)
+    ends = replace(TINY, frozen_blocks=(0, 2))
+    results = tr.layer_transferability(pretrained, target, ends, variants=("fine-tune",))
+    assert results[["variant", "frozen_blocks"]].values.tolist() == [
+        ["fine-tune", 0], ["fine-tune", 2]]
+    with pytest.raises(ValueError, match="out of range"):
+        tr.layer_transferability(pretrained, target, replace(TINY, frozen_blocks=(3,)))
 
 
 # ------------------------------------------------------------------ ImageNet -------------------
