@@ -168,24 +168,28 @@ class _FakeClock(ft._Clock):
         return self.now
 
 
-def test_budget_plan_follows_the_slowest_recent_epoch():
-    # first epoch 30 s (tracing), then 10 s epochs: 100 s left / (10 s * 1.15) -> 8 more
+def test_budget_plan_follows_the_recent_epochs():
+    # first epoch 30 s (tracing), then 10 s epochs: 70 s left / (10 s * 1.05) -> 6 more
     clock = _FakeClock(budget_s=140, max_epochs=60, epoch_walls=[30, 40, 50, 60, 70])
     clock.plan(epoch=4)
-    assert clock.planned_epochs == 5 + 6  # 70 s left -> int(70 / 11.5) = 6
+    assert clock.planned_epochs == 5 + 6
     assert float(clock.schedule.total_steps.numpy()) == 11 * 100
-    # epochs slow down to 20 s: fewer planned, and the cosine is shortened to match
+    # epochs slow down (10, 20, 20 s): 50 s left / (16.7 s * 1.05) -> 2 more, cosine shortened
     clock = _FakeClock(budget_s=140, max_epochs=60, epoch_walls=[30, 40, 50, 70, 90])
     clock.plan(epoch=4)
-    assert clock.planned_epochs == 5 + 2  # 50 s left / 23 s
+    assert clock.planned_epochs == 5 + 2
     assert float(clock.schedule.total_steps.numpy()) == 7 * 100
+    # after the first epoch only its time (tracing included) is known
+    clock = _FakeClock(budget_s=100, max_epochs=60, epoch_walls=[20])
+    clock.plan(epoch=0)
+    assert clock.planned_epochs == 1 + int(80 // 21)
 
 
 def test_budget_plan_keeps_the_reserve_and_never_plans_past_max_or_before_now():
     clock = _FakeClock(budget_s=100, max_epochs=60, epoch_walls=[10, 20])
     clock.reserve_s = 40
     clock.plan(epoch=1)
-    assert clock.planned_epochs == 2 + int(40 // 11.5)
+    assert clock.planned_epochs == 2 + int(40 // 10.5)
     clock = _FakeClock(budget_s=10_000, max_epochs=6, epoch_walls=[10, 20])
     clock.plan(epoch=1)
     assert clock.planned_epochs == 6
