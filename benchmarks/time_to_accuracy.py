@@ -7,7 +7,10 @@ Test accuracy is measured after every epoch; times are training seconds (the per
 evaluation is not counted).  ``--ablation`` adds the fast recipe with one ingredient removed
 at a time.
 
-    .venv/bin/python benchmarks/time_to_accuracy.py [--ablation] [--json out.json]
+    .venv/bin/python benchmarks/time_to_accuracy.py [--pairs 3] [--ablation] [--json out.json]
+
+Epoch times on a shared or throttled machine jump (``benchmarks/README.md``), so ``--pairs N``
+runs the two recipes alternately N times and reports the median of the N ratios.
 
 TensorFlow runs with oneDNN on and one inter-op thread unless ``--onednn 0`` /
 ``--inter-op 0`` (0 = TensorFlow's default); see ``benchmarks/input_pipeline.py``.
@@ -17,13 +20,17 @@ TensorFlow runs with oneDNN on and one inter-op thread unless ``--onednn 0`` /
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import statistics
 import time
 from pathlib import Path
 
 #: name -> (what is removed, changes to the fast recipe)
 ABLATION: dict[str, tuple[str, dict]] = {
     "no batch norm": ("BatchNormalization layers", {"batch_norm": False}),
+    "pool last": ("pooling before BN: conv -> BN -> ReLU -> pool (textbook order)",
+                  {"pool_before_bn": False}),
     "no schedule": ("warm-up + cosine: constant Adam 1e-3", {"schedule": "constant",
                                                              "peak_lr": 1e-3}),
     "+ flip": ("(added) random horizontal flip, in the model", {"augment": "model"}),
@@ -50,6 +57,26 @@ def run_summary(name: str, result, removed: str = "") -> dict:
     }
 
 
+def pair_figures(seed_row: dict, fast_row: dict) -> dict:
+    """The fast recipe's time to the target over the seed's, for one pair run side by side.
+
+    If the seed never reached the target, its whole run stands in for its time to the target
+    (so the ratio is an upper bound, ``exact`` False); None if the fast recipe missed it."""
+    fast_s, seed_s = fast_row["time_to_target_s"], seed_row["time_to_target_s"]
+    exact = seed_s is not None
+    seed_s = seed_s if exact else seed_row["train_seconds"]
+    ratio = None if fast_s is None else fast_s / seed_s
+    if ratio is None:
+        explained = "the fast recipe did not reach the target"
+    elif exact:
+        explained = f"fast / seed time to the target: {ratio:.3f}"
+    else:
+        explained = (f"the seed never reached the target; fast time to it / seed's whole run: "
+                     f"{ratio:.3f} (the true ratio is smaller)")
+    return {"seed_seconds": seed_s, "seed_reached": exact, "fast_to_target_s": fast_s,
+            "ratio": None if ratio is None else round(ratio, 3), "explained": explained}
+
+
 def line(row: dict) -> str:
     ttt = row["time_to_target_s"]
     reached = f"{ttt:7.1f} s" if ttt is not None else "not reached"
@@ -62,11 +89,16 @@ def main() -> None:
     parser.add_argument("--ablation", action="store_true",
                         help="also run the fast recipe with one ingredient removed at a time")
     parser.add_argument("--skip-seed", action="store_true", help="run only the fast recipe(s)")
+    parser.add_argument("--pairs", type=int, default=1,
+                        help="run seed and fast alternately this many times; the ratio "
+                             "reported is the median over the pairs")
     parser.add_argument("--target", type=float, default=0.91)
     parser.add_argument("--onednn", choices=("0", "1"), default="1")
     parser.add_argument("--inter-op", type=int, default=1)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
+    if args.pairs < 1:
+        parser.error(f"--pairs must be at least 1, got {args.pairs}")
     os.environ["TF_ENABLE_ONEDNN_OPTS"] = args.onednn  # read when TensorFlow is imported
 
     from helpers import benchmarking as bench
@@ -83,37 +115,43 @@ def main() -> None:
     split = (data.x_train, data.y_train, data.x_test, data.y_test)
     info = bench.machine_info()
     print(bench.machine_line(info))
-    rows = []
+    rows, pairs = [], []
     start = time.perf_counter()
-    if not args.skip_seed:
+    for repeat in range(args.pairs):  # seed, fast, seed, fast, ...: each pair side by side
+        if args.skip_seed:
+            fast = ft.train_recipe(*split, ft.FAST, target=args.target, mode=mode)
+            rows.append(run_summary("fast", fast))
+            print(line(rows[-1]), flush=True)
+            break
         seed = ft.train_recipe(*split, ft.SEED, target=args.target, model=recap.build_cnn1(),
                                mode=mode)
-        rows.append(run_summary("seed (cnn1)", seed))
-        print(line(rows[-1]), flush=True)
-    fast = ft.train_recipe(*split, ft.FAST, target=args.target, mode=mode)
-    rows.append(run_summary("fast", fast))
-    print(line(rows[-1]), flush=True)
+        seed_row = run_summary("seed (cnn1)", seed)
+        fast_row = run_summary("fast", ft.train_recipe(*split, ft.FAST, target=args.target,
+                                                       mode=mode))
+        pairs.append(pair_figures(seed_row, fast_row))
+        if repeat == 0:
+            rows += [seed_row, fast_row]
+        print(f"pair {repeat + 1}:\n  {line(seed_row)}\n  {line(fast_row)}\n  "
+              f"{pairs[-1]['explained']}", flush=True)
     if args.ablation:
         for name, (removed, changes) in ABLATION.items():
             result = ft.train_recipe(*split, ft.FAST.with_(**changes), target=args.target,
                                      mode=mode)
             rows.append(run_summary(name, result, removed))
             print(line(rows[-1]), flush=True)
-    ratio = None
-    if not args.skip_seed:
-        seed_row, fast_row = rows[0], rows[1]
-        if fast_row["time_to_target_s"] is not None:
-            if seed_row["time_to_target_s"] is not None:
-                ratio = fast_row["time_to_target_s"] / seed_row["time_to_target_s"]
-                print(f"fast / seed time to {args.target}: {ratio:.3f}")
-            else:
-                ratio = fast_row["time_to_target_s"] / seed_row["train_seconds"]
-                print(f"the seed never reached {args.target}; fast time to it / seed's whole "
-                      f"run: {ratio:.3f} (the true ratio is smaller)")
+    # a pair whose fast run missed the target counts as an infinite ratio
+    ratios = [math.inf if p["ratio"] is None else p["ratio"] for p in pairs]
+    ratio = statistics.median(ratios) if ratios else None
+    ratio = None if ratio is None or math.isinf(ratio) else ratio
+    if pairs:
+        print(f"fast / seed, median of {len(pairs)} pair(s): "
+              f"{'not reached' if ratio is None else f'{ratio:.3f}'} "
+              f"(each: {', '.join(f'{r:.3f}' for r in ratios)})")
     info_end = bench.machine_info()
     result = {"machine": info, "load_average_end": info_end["load_average"],
               "mode": mode.name, "target": args.target, "runs": rows,
               "fast_over_seed": None if ratio is None else round(ratio, 3),
+              "pairs": pairs,
               "seed_reached_target": (None if args.skip_seed
                                       else rows[0]["time_to_target_s"] is not None),
               "total_seconds": round(time.perf_counter() - start, 1),

@@ -1,11 +1,15 @@
-"""Learning-rate schedules used by the course's training recipes.
+"""Learning-rate schedules used by the course's training recipes, and a budget that plans them.
 
 A schedule maps the optimizer's step count to a learning rate; Keras calls it every step.
+:class:`BudgetClock` is the callback that fits a run (and its schedule) into a wall-clock
+budget.
 """
 
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 
 import keras
 from keras import ops
@@ -42,3 +46,65 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
     def get_config(self) -> dict:
         return {"peak": self.peak, "total_steps": int(self.total_steps.numpy()),
                 "warmup_steps": self.warmup_steps, "final": self.final}
+
+
+class BudgetClock(keras.callbacks.Callback):
+    """A callback: ``evaluate(model)`` after every epoch (e.g. the test accuracy), training
+    time without that evaluation, and a wall-clock budget.
+
+    With a budget, the number of epochs is planned again after every epoch: the time left
+    (less ``reserve_s``, kept for a final evaluation) over the mean of the last three epochs
+    plus a ``margin``; the schedule is stretched or shortened to end with the last planned
+    epoch, so the learning rate has decayed when the budget ends even if epochs slow down.
+    ``log`` holds ``test_accuracy`` (what ``evaluate`` returned), ``train_seconds`` and
+    ``wall_seconds``, cumulative, per epoch.  If the last epoch overruns anyway, training stops
+    at the first batch that ends past the budget (less the reserve): the learning rate is
+    close to its end value by then.
+    """
+
+    margin = 0.05
+
+    def __init__(self, evaluate: Callable[[keras.Model], float], budget_s: float | None,
+                 max_epochs: int, steps_per_epoch: int, schedule: WarmupCosine | None):
+        super().__init__()
+        self.evaluate = evaluate
+        self.budget_s, self.max_epochs = budget_s, max_epochs
+        self.steps_per_epoch, self.schedule = steps_per_epoch, schedule
+        self.log: dict[str, list[float]] = {"test_accuracy": [], "train_seconds": [],
+                                            "wall_seconds": []}
+        self.eval_s, self.planned_epochs, self.stopped_by_budget = 0.0, max_epochs, False
+        self.reserve_s = 0.0
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+
+    def _wall(self) -> float:
+        return time.perf_counter() - self.start
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.budget_s is not None and self._wall() > self.budget_s - self.reserve_s:
+            self.model.stop_training, self.stopped_by_budget = True, True
+
+    def on_epoch_end(self, epoch, logs=None):
+        train_s = self._wall() - self.eval_s
+        t0 = time.perf_counter()
+        accuracy = self.evaluate(self.model)
+        self.eval_s += time.perf_counter() - t0
+        self.log["test_accuracy"].append(accuracy)
+        self.log["train_seconds"].append(train_s)
+        self.log["wall_seconds"].append(self._wall())
+        if self.budget_s is not None:
+            self.plan(epoch)
+        if epoch + 1 >= self.planned_epochs:
+            self.model.stop_training = True
+
+    def plan(self, epoch: int) -> None:
+        """After epoch ``epoch`` (0-based): how many epochs in all, and the schedule to match."""
+        walls = [0.0] + self.log["wall_seconds"]
+        epoch_s = [b - a for a, b in zip(walls[:-1], walls[1:], strict=True)]
+        recent = epoch_s[1:][-3:] or epoch_s  # the first epoch includes tracing
+        left = self.budget_s - self.reserve_s - self._wall()
+        more = int(left // (sum(recent) / len(recent) * (1 + self.margin)))
+        self.planned_epochs = max(epoch + 1, min(self.max_epochs, epoch + 1 + more))
+        if self.schedule is not None:
+            self.schedule.set_total_steps(self.planned_epochs * self.steps_per_epoch)

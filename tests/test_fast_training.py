@@ -15,6 +15,7 @@ from helpers import benchmarking as bench
 from helpers import fast_training as ft
 from helpers import recap
 from helpers.mode import RunMode
+from helpers.schedules import BudgetClock
 
 FULL = RunMode(fast=False)
 
@@ -31,13 +32,36 @@ def tiny():
 def test_model_shapes_and_parameters():
     model = ft.build_fast_cnn(ft.FAST.with_(augment="none"))
     shapes = [tuple(layer.output.shape[1:]) for layer in model.layers]
+    # conv -> pool -> BN -> ReLU: BN and ReLU see the 14x14 maps
+    assert shapes[:4] == [(28, 28, 16), (14, 14, 16), (14, 14, 16), (14, 14, 16)]
+    textbook = ft.build_fast_cnn(ft.FAST.with_(augment="none", pool_before_bn=False))
+    shapes = [tuple(layer.output.shape[1:]) for layer in textbook.layers]
     assert shapes[:4] == [(28, 28, 16), (28, 28, 16), (28, 28, 16), (14, 14, 16)]
+    assert textbook.count_params() == model.count_params()
     assert (7, 7, 32) in shapes and (1568,) in shapes
     assert model.compute_output_shape((5, 28, 28, 1)) == (5, 10)
     bn = ft.build_fast_cnn(ft.FAST.with_(batch_norm=False, augment="none"))
     # 3x3x1x16+16, 3x3x16x32+32, 1568x128+128, 128x10+10: the docstring's count
     assert bn.count_params() == 160 + 4_640 + 200_832 + 1_290 == 206_922
     assert not any("batch_normalization" in layer.name for layer in bn.layers)
+
+
+def test_pool_before_bn_is_the_same_function_until_bn_learns_statistics():
+    # BN with its initial statistics is an increasing map per channel and max-pooling
+    # commutes with increasing maps, so both orders give the same logits with equal weights;
+    # only the batch statistics (and so training) differ.
+    pooled_first = ft.build_fast_cnn(ft.FAST.with_(augment="none"))
+    textbook = ft.build_fast_cnn(ft.FAST.with_(augment="none", pool_before_bn=False))
+    textbook.set_weights(pooled_first.get_weights())
+    x = np.random.default_rng(0).random((4, 28, 28, 1), dtype="float32")
+    np.testing.assert_allclose(pooled_first.predict(x, verbose=0),
+                               textbook.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+    # with a negative BN scale the max would pick other positions: the orders differ
+    for model in (pooled_first, textbook):
+        bn = next(layer for layer in model.layers if "batch_normalization" in layer.name)
+        bn.gamma.assign(-np.ones(bn.gamma.shape, dtype="float32"))
+    assert not np.allclose(pooled_first.predict(x, verbose=0), textbook.predict(x, verbose=0),
+                           atol=1e-3)
 
 
 def test_augmentation_in_model_only_when_asked():
@@ -155,12 +179,12 @@ def test_machine_info_names_the_machine():
     assert info["cores"] >= 1 and info["tensorflow"] and isinstance(info["gpus"], list)
 
 
-class _FakeClock(ft._Clock):
+class _FakeClock(BudgetClock):
     """A clock whose wall time is set by the test, to check the planning alone."""
 
     def __init__(self, budget_s, max_epochs, epoch_walls):
         schedule = ft.WarmupCosine(1e-3, total_steps=100 * max_epochs, warmup_steps=10)
-        super().__init__(None, None, budget_s, max_epochs, 100, schedule)
+        super().__init__(None, budget_s, max_epochs, 100, schedule)
         self.log["wall_seconds"] = list(epoch_walls)
         self.now = epoch_walls[-1]
 
