@@ -1,5 +1,7 @@
 """Epoch time of the fast recipe's model under different input pipelines and TensorFlow settings.
 
+Also the recipe's block order (pool, then BN and ReLU) against the textbook order.
+
 In this process (oneDNN on, one inter-op thread): NumPy arrays vs ``tf.data`` (cache,
 shuffle, batch, prefetch), augmentation inside the model vs in the pipeline, with and without
 ``jit_compile=True`` (XLA).  In child processes, because TensorFlow reads them when it starts:
@@ -26,6 +28,7 @@ from pathlib import Path
 CONFIGS: dict[str, dict] = {
     "tf.data, no aug, 16 steps per call (fast recipe)": {},
     "tf.data, no aug, 1 step per call": {"steps_per_execution": 1},
+    "tf.data, no aug, pool last (conv, BN, ReLU, pool)": {"pool_before_bn": False},
     "numpy, aug in model": {"input": "numpy", "augment": "model"},
     "tf.data, aug in model": {"input": "tf.data", "augment": "model"},
     "tf.data, aug in pipeline": {"input": "tf.data", "augment": "pipeline"},

@@ -53,11 +53,13 @@ class BudgetClock(keras.callbacks.Callback):
     time without that evaluation, and a wall-clock budget.
 
     With a budget, the number of epochs is planned again after every epoch: the time left
-    (less ``reserve_s``, kept for a final evaluation) over the mean of the last three epochs
+    (less ``reserve_s``, kept for ``final_passes`` evaluations after training: at least 1.5
+    times the slowest epoch-end evaluation each) over the mean of the last three epochs
     plus a ``margin``; the schedule is stretched or shortened to end with the last planned
     epoch, so the learning rate has decayed when the budget ends even if epochs slow down.
     ``log`` holds ``test_accuracy`` (what ``evaluate`` returned), ``train_seconds`` and
-    ``wall_seconds``, cumulative, per epoch.  If the last epoch overruns anyway, training stops
+    ``wall_seconds``, cumulative, per epoch, counted from ``start`` (default: the start of
+    training).  If the last epoch overruns anyway, training stops
     at the first batch that ends past the budget (less the reserve): the learning rate is
     close to its end value by then.
     """
@@ -65,9 +67,11 @@ class BudgetClock(keras.callbacks.Callback):
     margin = 0.05
 
     def __init__(self, evaluate: Callable[[keras.Model], float], budget_s: float | None,
-                 max_epochs: int, steps_per_epoch: int, schedule: WarmupCosine | None):
+                 max_epochs: int, steps_per_epoch: int, schedule: WarmupCosine | None,
+                 start: float | None = None):
         super().__init__()
-        self.evaluate = evaluate
+        self.evaluate, self.start = evaluate, start
+        self.final_passes = 0  # evaluations still to come after training, each like ours
         self.budget_s, self.max_epochs = budget_s, max_epochs
         self.steps_per_epoch, self.schedule = steps_per_epoch, schedule
         self.log: dict[str, list[float]] = {"test_accuracy": [], "train_seconds": [],
@@ -76,7 +80,8 @@ class BudgetClock(keras.callbacks.Callback):
         self.reserve_s = 0.0
 
     def on_train_begin(self, logs=None):
-        self.start = time.perf_counter()
+        if self.start is None:
+            self.start = time.perf_counter()
 
     def _wall(self) -> float:
         return time.perf_counter() - self.start
@@ -89,7 +94,10 @@ class BudgetClock(keras.callbacks.Callback):
         train_s = self._wall() - self.eval_s
         t0 = time.perf_counter()
         accuracy = self.evaluate(self.model)
-        self.eval_s += time.perf_counter() - t0
+        eval_s = time.perf_counter() - t0
+        self.eval_s += eval_s
+        # the final evaluations must fit too: keep 1.5 times what the slowest one would take
+        self.reserve_s = max(self.reserve_s, 1.5 * self.final_passes * eval_s)
         self.log["test_accuracy"].append(accuracy)
         self.log["train_seconds"].append(train_s)
         self.log["wall_seconds"].append(self._wall())

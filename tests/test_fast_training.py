@@ -6,6 +6,7 @@ import helpers  # noqa: F401  (sets TensorFlow's environment before keras is imp
 
 # isort: split
 import json
+import time
 
 import keras
 import numpy as np
@@ -265,3 +266,16 @@ def test_write_results_creates_folders_and_skips_none(tmp_path, capsys):
     assert "2 cores" in bench.machine_line({"cores": 2, "cpu": "x", "tensorflow": "2",
                                              "gpus": [], "TF_ENABLE_ONEDNN_OPTS": "1",
                                              "load_average": [1.0]})
+
+
+def test_budget_reserve_grows_with_the_evaluation_time_and_counts_from_start():
+    started = time.perf_counter() - 5.0  # a run whose set-up took 5 s already
+    clock = BudgetClock(lambda model: (time.sleep(0.05), 0.5)[1], budget_s=100, max_epochs=3,
+                        steps_per_epoch=10, schedule=None, start=started)
+    clock.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
+    clock.final_passes = 2
+    clock.on_train_begin()
+    clock.on_epoch_end(0)
+    assert clock.reserve_s >= 1.5 * 2 * 0.05  # two final passes, each like this evaluation
+    assert clock.log["wall_seconds"][0] >= 5.0 and clock.log["test_accuracy"] == [0.5]
+    assert clock.log["train_seconds"][0] >= 5.0 - 1e-6  # the set-up counts as training time
