@@ -103,7 +103,7 @@ def test_localisation_targets_refuse_multi_object_scenes(scenes):
 def test_fast_mode_settings_are_smaller_than_full():
     fast, full = detection_settings(RunMode(fast=True)), detection_settings(RunMode(fast=False))
     assert fast.n_train < full.n_train and fast.faster_epochs <= full.faster_epochs
-    assert fast.n_test < full.n_test
+    assert fast.n_test < full.n_test and fast.n_pretrain_test < full.n_pretrain_test
 
 
 def test_comparison_table_adds_totals_and_speed_ups():

@@ -19,6 +19,7 @@ class DetectionSettings:
 
     n_pretrain: int  # one-item 40 x 40 canvases the detectors' backbone is pre-trained on
     pretrain_epochs: int
+    n_pretrain_test: int  # one-item canvases from the test split the pre-training is tested on
     n_localise_train: int  # single-object 64 x 64 scenes
     n_localise_test: int
     localise_epochs: int
@@ -40,14 +41,14 @@ def detection_settings(mode: RunMode) -> DetectionSettings:
         # n_train is a multiple of TwoStageDetector.fit's batch of 8 (no short last batch to
         # trace); 16 training scenes still hold every class, the 12 test scenes all but one.
         return DetectionSettings(
-            n_pretrain=500, pretrain_epochs=1,
+            n_pretrain=500, pretrain_epochs=1, n_pretrain_test=500,
             n_localise_train=150, n_localise_test=25, localise_epochs=1,
             n_train=48, n_proposal_train=16, n_test=12,
             faster_epochs=1, fast_epochs=1, rcnn_epochs=1, max_proposals=150,
             rcnn_pretrain_items=0,
         )
     return DetectionSettings(
-        n_pretrain=40000, pretrain_epochs=2,
+        n_pretrain=40000, pretrain_epochs=2, n_pretrain_test=2000,
         n_localise_train=6000, n_localise_test=1000, localise_epochs=2,
         n_train=4000, n_proposal_train=800, n_test=300,
         faster_epochs=4, fast_epochs=4, rcnn_epochs=3, max_proposals=1000,
