@@ -55,8 +55,9 @@ class Recipe:
             -> [BN] -> ReLU (see ``pool_before_bn``), so two blocks turn 28x28 into 7x7.
         pool_before_bn: pool straight after the convolution, so that BN and ReLU work on a
             quarter of the values (the recipe); False: the textbook order conv -> BN -> ReLU
-            -> pool.  Max-pooling commutes with ReLU, so the only change is that BN takes its
-            batch statistics from the pooled maps.
+            -> pool.  Max-pooling commutes with ReLU and with BN's per-channel map while its
+            scale is positive, so the difference is mainly that BN takes its batch
+            statistics from the pooled maps.
         dense: units of the hidden dense layer (0: none).
         dropout: dropout rate before the hidden dense layer.
         batch_norm: batch normalisation after every convolution and the hidden dense layer.
@@ -250,8 +251,9 @@ class RecipeResult:
 
     Attributes:
         history: per epoch ``loss``, ``accuracy`` (training, on augmented images),
-            ``test_accuracy``, ``train_seconds`` (cumulative training time, evaluation
-            excluded) and ``wall_seconds`` (cumulative, evaluation included).
+            ``test_accuracy``, ``train_seconds`` (cumulative from the call of
+            :func:`train_recipe`, set-up included, evaluations excluded) and
+            ``wall_seconds`` (cumulative, evaluations included).
         seconds: training seconds of the whole run (evaluation excluded).
         wall_seconds: wall seconds of the whole call: set-up, training, every test
             evaluation and the final flip TTA (what a budget limits).
