@@ -18,7 +18,7 @@ ROOT_ARG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # Debian's Chromium, which tests/test_browser.py drives through playwright (no browser download).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: lab test setup data browser lint release clean
+.PHONY: lab test setup data browser sandbox lint release clean
 
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=. $(ROOT_ARG) $(LAB_ARGS)
@@ -26,7 +26,7 @@ lab: setup
 test: setup
 	CNN_COURSE_FAST=1 $(BIN)/python -m pytest
 
-setup: $(STAMP) data browser
+setup: $(STAMP) data browser sandbox
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,19 @@ browser:
 	  else \
 	    echo "$(CHROMIUM) is missing: run 'sudo apt-get install chromium' for the browser tests" \
 	         "(or set CNN_COURSE_SKIP_BROWSER=1 to skip them)."; \
+	  fi; }
+
+# bubblewrap, the sandbox `course autograde` runs students' code in; from Debian when missing.
+BWRAP ?= /usr/bin/bwrap
+sandbox:
+	@test -x $(BWRAP) || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian package bubblewrap ..."; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap >/dev/null \
+	    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap >/dev/null; }; \
+	  else \
+	    echo "$(BWRAP) is missing: run 'sudo apt-get install bubblewrap' to autograde in a sandbox" \
+	         "(course autograde refuses to run without it unless given --no-sandbox)."; \
 	  fi; }
 
 # Regenerate the student versions in release/ from source/ (commit the result).

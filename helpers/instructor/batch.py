@@ -27,6 +27,7 @@ from helpers.instructor.grading import (
     submission_digest,
     warm_up,
 )
+from helpers.instructor.sandbox import check_available
 
 
 @dataclass
@@ -42,6 +43,8 @@ class BatchOptions:
     students: list[str] | None = None
     force: bool = False
     progress: bool = True
+    #: grade under bubblewrap (:mod:`helpers.instructor.sandbox`)
+    sandbox: bool = True
 
 
 @dataclass
@@ -58,9 +61,14 @@ def grade_all(course_root: Path, assignment: str, options: BatchOptions,
     """Grade ``assignment`` for every (or the chosen) student; see the module docstring.
 
     ``executor``, when given, is used as is (and not shut down); otherwise one is made from
-    ``options``. Raises ValueError for an unknown assignment or student.
+    ``options``. Raises ValueError for an unknown assignment or student, and
+    :class:`~helpers.instructor.sandbox.SandboxUnavailable` (a RuntimeError) when
+    ``options.sandbox`` is set and bubblewrap cannot run.
     """
     from tqdm import tqdm
+
+    if options.sandbox:
+        check_available()
 
     course_root = course_root.resolve()
     submissions = find_submissions(course_root, assignment)
@@ -104,7 +112,8 @@ def grade_all(course_root: Path, assignment: str, options: BatchOptions,
             executor.submit(grade_one, GradeJob(
                 str(template), str(path), assignment, student, expected,
                 options.notebook_timeout, options.memory_mb, locked=locked,
-                cell_timeout=options.cell_timeout)): student
+                cell_timeout=options.cell_timeout, course_root=str(course_root),
+                sandbox=options.sandbox)): student
             for student, path in todo.items()
         }
         bar = tqdm(total=len(futures), file=sys.stderr, unit="submission",

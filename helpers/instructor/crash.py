@@ -13,12 +13,13 @@ Run as ``python -m helpers.instructor.crash NOTEBOOK CELL_TIMEOUT``: prints the 
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
+
+from helpers.instructor.runner import run_command
+from helpers.instructor.sandbox import Sandbox
 
 #: what the neutralised cell runs (an error, so its tests fail as for any wrong answer)
 CRASH_SOURCE = ("raise RuntimeError('This cell stopped the Python kernel when it was graded "
@@ -54,17 +55,16 @@ def _locate(path: Path, cell_timeout: float) -> int | None:
 
 
 def find_crashing_cell(path: Path, cell_timeout: float, timeout: float,
-                       env: dict[str, str]) -> int | None:
-    """Run :func:`_locate` in a fresh process (``env`` added to this one's environment) and
-    return its answer; None when it found no crash, failed or ran over ``timeout`` s."""
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "helpers.instructor.crash", str(path), str(cell_timeout)],
-            cwd=path.parent, env={**os.environ, **env}, capture_output=True, text=True,
-            timeout=timeout, start_new_session=True)
-    except subprocess.TimeoutExpired:
+                       env: dict[str, str], sandbox: Sandbox | None = None) -> int | None:
+    """Run :func:`_locate` in a fresh process (``env`` added to the grading environment,
+    under ``sandbox`` when given) and return its answer; None when it found no crash,
+    failed or ran over ``timeout`` s."""
+    status, log = run_command(
+        [sys.executable, "-m", "helpers.instructor.crash", str(path), str(cell_timeout)],
+        path.parent, timeout, env, sandbox)
+    if status is None:
         return None
-    last = (done.stdout.strip().splitlines() or ["none"])[-1]
+    last = (log.strip().splitlines() or ["none"])[-1]
     return int(last) if last.isdigit() else None
 
 

@@ -33,6 +33,7 @@ import nbformat
 
 from helpers.instructor.crash import find_crashing_cell, neutralise_cell
 from helpers.instructor.runner import run_nbgrader
+from helpers.instructor.sandbox import Sandbox, grading_sandbox
 
 #: nbgrader log lines worth telling the instructor about. (Its "'checksum'/'source' has
 #: changed" warnings are not: they fire for every test cell with hidden tests, whose release
@@ -63,6 +64,10 @@ class GradeJob:
     locked: dict[str, dict[str, str]] = field(default_factory=dict)
     #: per-cell timeout (s) of the crash search; nbgrader's own is in the template's config
     cell_timeout: float = 120.0
+    #: the real course, hidden from the student's code (with the checkout of ``helpers``)
+    course_root: str = ""
+    #: run nbgrader and the kernel under bubblewrap (:mod:`helpers.instructor.sandbox`)
+    sandbox: bool = True
 
 
 def submission_digest(folder: Path) -> str:
@@ -233,13 +238,14 @@ _KERNEL_DIED = re.compile(r"DeadKernelError|Kernel died")
 
 
 def _neutralise_crashes(folder: Path, notebooks: list[str], job: GradeJob,
-                        env: dict[str, str], flags: list[str]) -> bool:
+                        env: dict[str, str], flags: list[str],
+                        sandbox: Sandbox | None) -> bool:
     """Find and neutralise (see :mod:`helpers.instructor.crash`) the cell that kills the
     kernel in each notebook of ``folder``; return whether any cell was replaced."""
     replaced = False
     for name in notebooks:
         path = folder / f"{name}.ipynb"
-        index = find_crashing_cell(path, job.cell_timeout, job.notebook_timeout, env)
+        index = find_crashing_cell(path, job.cell_timeout, job.notebook_timeout, env, sandbox)
         if index is None:
             continue
         grade_id = neutralise_cell(path, index)
@@ -287,13 +293,16 @@ def grade_one(job: GradeJob) -> dict:
         else:
             env = {"JUPYTER_PATH": str(course / "jupyter"),
                    "COURSE_KERNEL_MEMORY_MB": str(job.memory_mb), **job.env}
+            sandbox = (grading_sandbox(work, Path(job.course_root) if job.course_root else None)
+                       if job.sandbox else None)
             args = ["autograde", job.assignment, "--student", job.student, "--create", "--force"]
-            status, log = run_nbgrader(course, args, job.notebook_timeout, env)
+            status, log = run_nbgrader(course, args, job.notebook_timeout, env, sandbox)
             if status not in (0, None) and _KERNEL_DIED.search(log):
                 # grade the rest: the cell that kills the kernel becomes an error, run again
-                replaced = _neutralise_crashes(dest, present, job, env, flags)
+                replaced = _neutralise_crashes(dest, present, job, env, flags, sandbox)
                 if replaced:
-                    status, log = run_nbgrader(course, args, job.notebook_timeout, env)
+                    status, log = run_nbgrader(course, args, job.notebook_timeout, env,
+                                               sandbox)
             flags += sorted({m.strip() for m in log.splitlines()
                              if "WARNING" in m and _FLAG_PATTERNS.search(m)})
             if status is None:

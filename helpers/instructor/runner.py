@@ -17,6 +17,8 @@ import threading
 import time
 from pathlib import Path
 
+from helpers.instructor.sandbox import Sandbox
+
 
 def _bin(name: str) -> str:
     exe = Path(sys.executable).parent / name
@@ -25,11 +27,15 @@ def _bin(name: str) -> str:
 
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of an nbgrader run: this interpreter's bin/ first, quiet TensorFlow,
-    and no hint of where the real course lives (``PWD``/``OLDPWD`` dropped)."""
+    ``PYTHONSAFEPATH`` and no hint of where the real course lives (``PWD``/``OLDPWD``
+    dropped)."""
     env = {k: v for k, v in os.environ.items() if k not in ("PWD", "OLDPWD")}
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     env.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    # no implicit current directory on sys.path: files handed in beside the notebook (a
+    # helpers.py, sitecustomize.py) cannot shadow the environment's modules at start-up
+    env["PYTHONSAFEPATH"] = "1"
     env.update(extra or {})
     return env
 
@@ -108,19 +114,34 @@ def _forked_nbgrader(course_dir: Path, args: list[str], timeout: float,
 
 
 def run_nbgrader(course_dir: Path, args: list[str], timeout: float,
-                 env: dict[str, str] | None = None) -> tuple[int | None, str]:
+                 env: dict[str, str] | None = None,
+                 sandbox: Sandbox | None = None) -> tuple[int | None, str]:
     """Run ``nbgrader *args`` in ``course_dir`` in its own process group.
 
     Returns (exit status, combined log); the status is None when ``timeout`` seconds passed,
-    in which case the whole group (nbgrader and its kernel) is killed. Forks (see the module
-    docstring) when the process is single-threaded, on POSIX, unless
-    ``COURSE_GRADE_FORK=0``.
+    in which case the whole group (nbgrader and its kernel) is killed. With ``sandbox``,
+    nbgrader and everything it starts run under bubblewrap (:mod:`.sandbox`) in a fresh
+    process. Otherwise forks (see the module docstring) when the process is
+    single-threaded, on POSIX, unless ``COURSE_GRADE_FORK=0``.
     """
-    if (hasattr(os, "fork") and threading.active_count() == 1
+    return run_command([_bin("nbgrader"), *args], course_dir, timeout, env, sandbox,
+                       fork_args=args)
+
+
+def run_command(command: list[str], cwd: Path, timeout: float,
+                env: dict[str, str] | None = None, sandbox: Sandbox | None = None,
+                fork_args: list[str] | None = None) -> tuple[int | None, str]:
+    """Run ``command`` in ``cwd`` (under ``sandbox`` when given) in its own process group
+    with the grading environment; (exit status or None after ``timeout`` s, combined log).
+    ``fork_args``: nbgrader's arguments, when ``command`` is nbgrader and may be forked."""
+    if (sandbox is None and fork_args is not None and hasattr(os, "fork")
+            and threading.active_count() == 1
             and os.environ.get("COURSE_GRADE_FORK", "1") != "0"):
-        return _forked_nbgrader(course_dir, args, timeout, env)
+        return _forked_nbgrader(cwd, fork_args, timeout, env)
+    if sandbox is not None:
+        command = sandbox.argv(command, cwd)
     proc = subprocess.Popen(
-        [_bin("nbgrader"), *args], cwd=course_dir, env=_env(env), stdout=subprocess.PIPE,
+        command, cwd=cwd, env=_env(env), stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, start_new_session=True,
         # preexec_fn is unsafe with threads: only in single-threaded processes
         preexec_fn=_die_with_parent if threading.active_count() == 1 else None,
