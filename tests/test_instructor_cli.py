@@ -105,11 +105,25 @@ def test_cheater_changed_nothing(graded: Path) -> None:
     for student in EXPECTED:  # every submission in the course is still the fixture's
         assert submission_digest(graded / "submitted" / student / "mini") == submission_digest(
             CORPUS / student / "mini"), student
+    assert submission_digest(graded / "source") == submission_digest(
+        FIXTURES / "mini_course" / "source")
+    for path in (graded / "autograded").glob("*/mini/mini.ipynb"):
+        assert not path.read_text().startswith("overwritten by"), path
     from nbgrader.api import Gradebook
 
     with Gradebook(records.gradebook_url(graded)) as gb:
         assert {c.name: c.max_score for c in gb.find_notebook("mini", "mini").grade_cells} == {
             "q1_tests": 1, "q2_tests": 1, "q3_tests": 2}
+
+
+def test_no_process_outlives_grading(graded: Path) -> None:
+    """s22 left a process that rewrites every gradebook 6 s after its cell ran: the sandbox
+    killed it with the job, so the grades stay as recorded."""
+    time.sleep(7)
+    stray = subprocess.run(["pgrep", "-f", "S22-LINGER"], capture_output=True, text=True)
+    assert stray.stdout.strip() == "", stray.stdout
+    for student in EXPECTED:  # a score counts manual_score first: none may have appeared
+        assert total(graded, student) == EXPECTED[student]["score"], student
 
 
 def test_stderr_would_fail_under_plain_nbgrader(graded: Path) -> None:
