@@ -8,8 +8,10 @@ in ``tests/fixtures/submissions/`` (regenerate with ``tests/fixtures/make_corpus
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -98,6 +100,11 @@ def test_readable_reasons(graded: Path) -> None:
     assert "duplicate cell ids" in notes["s14_duplicate_ids"]
     assert "cell_type" in notes["s15_cell_type_changed"]
     assert "missing notebook" in notes["s20_no_notebook"]
+    assert "matched to the release by content" in notes["s24_metadata_cleared"]
+    assert "byte-order mark removed" in notes["s25_bom"]
+    assert "not UTF-8 replaced" in notes["s26_not_utf8"]
+    assert "duplicate 'mini-Copy1.ipynb'" in notes["s27_copy1"]
+    assert "deleted: restored from the source and graded" in notes["s12_deleted_test"]
     assert notes["s01_reference"].strip() == ""
 
 
@@ -114,6 +121,34 @@ def test_cheater_changed_nothing(graded: Path) -> None:
     with Gradebook(records.gradebook_url(graded)) as gb:
         assert {c.name: c.max_score for c in gb.find_notebook("mini", "mini").grade_cells} == {
             "q1_tests": 1, "q2_tests": 1, "q3_tests": 2}
+
+
+def test_attacks_leak_no_hidden_test_and_no_solution(graded: Path) -> None:
+    """a09 prints, base64-encoded, every cell it sees run and every source notebook and
+    gradebook it can find: the hidden tests never entered its process, nothing was found."""
+    nb = nbformat.read(graded / "autograded" / "a09_print_hidden_and_sources" / "mini" /
+                       "mini.ipynb", 4)
+    answers = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")
+               or not c.metadata.get("nbgrader", {}).get("locked")]
+    printed = "".join(o.get("text", "") for c in answers if c.cell_type == "code"
+                      for o in c.outputs)
+    decoded = [base64.b64decode(tok).decode(errors="replace")
+               for tok in re.findall(r"[A-Za-z0-9+/=]{16,}", printed)]
+    assert decoded, "the attack printed nothing: it did not run"
+    assert any("answer_q2 = 27" in d for d in decoded)  # it saw its own cells ...
+    assert not any("HIDDEN-Q" in d or "BEGIN SOLUTION" in d or "SQLite" in d
+                   for d in decoded)  # ... and nothing else
+
+
+def test_nbgrader_engine_is_fooled_where_the_split_engine_is_not(tmp_path: Path) -> None:
+    """The same attacks under ``--engine nbgrader`` (tests in the student's kernel) gain
+    points: the attacks are real, and only the split engine stops them."""
+    students = ["a01_patch_numpy", "a05_ipython_hooks", "a07_liar_objects"]
+    course = make_course(tmp_path / "course", students)
+    assert main(["autograde", "mini", "--course", str(course), "--workers", "2",
+                 "--engine", "nbgrader", *FAST]) == 0
+    gained = {s: total(course, s) for s in students}
+    assert all(score > 0 for score in gained.values()), gained
 
 
 def test_no_process_outlives_grading(graded: Path) -> None:

@@ -45,6 +45,8 @@ class BatchOptions:
     progress: bool = True
     #: grade under bubblewrap (:mod:`helpers.instructor.sandbox`)
     sandbox: bool = True
+    #: "split" (tests in the trusted process) or "nbgrader" (see GradeJob.engine)
+    engine: str = "split"
 
 
 @dataclass
@@ -108,12 +110,14 @@ def grade_all(course_root: Path, assignment: str, options: BatchOptions,
             prepare_template, course_root, assignment, tmp / "template", options.cell_timeout
         ).result()
         records.register_assignment(course_root, template, assignment)
+        sources = {p.stem: p.read_text(encoding="utf-8")
+                   for p in (course_root / "source" / assignment).glob("*.ipynb")}
         futures = {
             executor.submit(grade_one, GradeJob(
                 str(template), str(path), assignment, student, expected,
                 options.notebook_timeout, options.memory_mb, locked=locked,
                 cell_timeout=options.cell_timeout, course_root=str(course_root),
-                sandbox=options.sandbox)): student
+                sandbox=options.sandbox, engine=options.engine, sources=sources)): student
             for student, path in todo.items()
         }
         bar = tqdm(total=len(futures), file=sys.stderr, unit="submission",

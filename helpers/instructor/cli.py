@@ -73,7 +73,8 @@ def cmd_autograde(args: argparse.Namespace) -> int:
         workers=args.workers, executor=args.executor, scheduler=args.scheduler,
         cell_timeout=args.timeout_cell, notebook_timeout=args.timeout_notebook,
         memory_mb=args.memory_mb, students=args.student, force=args.force,
-        progress=not args.no_progress, sandbox=not args.no_sandbox)
+        progress=not args.no_progress, sandbox=not args.no_sandbox,
+        engine=args.engine)
     if args.no_sandbox:
         print("course autograde: --no-sandbox: the students' code runs with your rights and "
               "can read and change the course (trusted submissions only)", file=sys.stderr)
@@ -148,6 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--student", action="append", help="only this student (repeatable)")
     p.add_argument("--force", action="store_true", help="regrade students already graded")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--engine", choices=["split", "nbgrader"], default="split",
+                   help="split (default): the tests run in the trusted grader, the student's "
+                        "code in the sandbox; nbgrader: plain nbgrader autograde in the "
+                        "sandbox (the tests run beside the student's code)")
     p.add_argument("--no-sandbox", action="store_true",
                    help="run the students' code without bubblewrap (trusted submissions only)")
     p.set_defaults(func=cmd_autograde)

@@ -25,13 +25,13 @@ import shutil
 import sys
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from helpers.instructor.crash import find_crashing_cell, neutralise_cell
+from helpers.instructor.intake import check_notebooks
 from helpers.instructor.runner import run_nbgrader
 from helpers.instructor.sandbox import Sandbox, grading_sandbox
 
@@ -66,8 +66,13 @@ class GradeJob:
     cell_timeout: float = 120.0
     #: the real course, hidden from the student's code (with the checkout of ``helpers``)
     course_root: str = ""
-    #: run nbgrader and the kernel under bubblewrap (:mod:`helpers.instructor.sandbox`)
+    #: run the student's code under bubblewrap (:mod:`helpers.instructor.sandbox`)
     sandbox: bool = True
+    #: "split": tests in the trusted process (:mod:`.split_grading`); "nbgrader": plain
+    #: ``nbgrader autograde`` in the job (the tests run in the student's kernel)
+    engine: str = "split"
+    #: notebook name -> the instructor's source notebook (JSON), for the split engine
+    sources: dict[str, str] = field(default_factory=dict)
 
 
 def submission_digest(folder: Path) -> str:
@@ -141,7 +146,7 @@ def prepare_template(course_root: Path, assignment: str, dest: Path, cell_timeou
 
 def locked_changes(nb: nbformat.NotebookNode, locked: dict[str, str]) -> list[str]:
     """Readable notes on locked cells of a submission that differ from the release or are
-    missing (nbgrader restores both from the gradebook before grading)."""
+    missing (nbgrader restores edited ones from the gradebook)."""
     seen: dict[str, str] = {}
     for cell in nb.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
@@ -188,52 +193,6 @@ def score_notebook(nb: nbformat.NotebookNode) -> dict[str, float | None]:
     return scores
 
 
-def _check_notebooks(folder: Path, expected: list[str], flags: list[str]) -> list[str]:
-    """Repair what can be repaired in a job's copy of a submission; return the expected
-    notebooks that are present and readable. A lone renamed notebook gets its expected name;
-    an unreadable file is removed (its cells then score zero)."""
-    present = {p.stem for p in folder.glob("*.ipynb")}
-    missing = [name for name in expected if name not in present]
-    extra = sorted(p for p in folder.glob("*.ipynb") if p.stem not in expected)
-    if len(missing) == 1 and len(extra) == 1:
-        extra[0].rename(folder / f"{missing[0]}.ipynb")
-        flags.append(f"notebook {extra[0].name!r} renamed to {missing[0]}.ipynb")
-    elif missing:
-        flags.append(f"missing notebook(s): {', '.join(m + '.ipynb' for m in missing)}")
-    ok = []
-    for name in expected:
-        path = folder / f"{name}.ipynb"
-        if not path.exists():
-            continue
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # nbformat's DuplicateCellId: reported below
-                nb = nbformat.read(path, as_version=4)
-                nbformat.validate(nb)
-        except Exception as exc:  # noqa: BLE001  (any unreadable file is the student's)
-            flags.append(f"{name}.ipynb is not a valid notebook ({type(exc).__name__}); scored 0")
-            path.unlink()
-            continue
-        ok.append(name)
-        raw = json.loads(path.read_text())
-        ids = [c.get("id") for c in raw.get("cells", []) if c.get("id")]
-        changed = len(ids) != len(set(ids))  # nbformat.read gave the duplicates fresh ids
-        if changed:
-            flags.append(f"{name}.ipynb has duplicate cell ids: renumbered")
-        seen: set[str] = set()
-        for cell in nb.cells:  # nbgrader refuses duplicate grade ids: keep the first
-            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if grade_id in seen:
-                del cell.metadata["nbgrader"]
-                changed = True
-                flags.append(f"{name}.ipynb: duplicate of cell {grade_id!r} made a plain cell")
-            elif grade_id:
-                seen.add(grade_id)
-        if changed:
-            nbformat.write(nb, path)
-    return ok
-
-
 _KERNEL_DIED = re.compile(r"DeadKernelError|Kernel died")
 
 
@@ -257,6 +216,44 @@ def _neutralise_crashes(folder: Path, notebooks: list[str], job: GradeJob,
                      "replaced by an error, the other cells graded")
         replaced = True
     return replaced
+
+
+def _grade_nbgrader(job: GradeJob, work: Path, course: Path, dest: Path, present: list[str],
+                    cells: dict, files: dict[str, bytes], flags: list[str]) -> str | None:
+    """The nbgrader engine: ``nbgrader autograde`` in the job's course (under the sandbox
+    unless ``job.sandbox`` is off); fills ``cells`` and ``files``, returns the error."""
+    error = None
+    env = {"JUPYTER_PATH": str(course / "jupyter"),
+           "COURSE_KERNEL_MEMORY_MB": str(job.memory_mb), **job.env}
+    sandbox = (grading_sandbox(work, Path(job.course_root) if job.course_root else None)
+               if job.sandbox else None)
+    args = ["autograde", job.assignment, "--student", job.student, "--create", "--force"]
+    status, log = run_nbgrader(course, args, job.notebook_timeout, env, sandbox)
+    if status not in (0, None) and _KERNEL_DIED.search(log):
+        # grade the rest: the cell that kills the kernel becomes an error, run again
+        replaced = _neutralise_crashes(dest, present, job, env, flags, sandbox)
+        if replaced:
+            status, log = run_nbgrader(course, args, job.notebook_timeout, env,
+                                       sandbox)
+    flags += sorted({m.strip() for m in log.splitlines()
+                     if "WARNING" in m and _FLAG_PATTERNS.search(m)})
+    if status is None:
+        error = f"notebook timeout: grading took more than {job.notebook_timeout:g} s"
+    elif status != 0 and _KERNEL_DIED.search(log):
+        error = "the kernel died while running the notebook (os._exit, crash?): zero"
+    elif status != 0:
+        errors = [line for line in log.splitlines() if "Error" in line]
+        error = "nbgrader failed: " + (" | ".join(errors[-3:]) or log[-500:])
+    out = course / "autograded" / job.student / job.assignment
+    if status == 0 and out.is_dir():
+        for name in [n for n in present if (out / f"{n}.ipynb").exists()]:
+            nb = nbformat.read(out / f"{name}.ipynb", as_version=4)
+            scored = score_notebook(nb)
+            cells[name] = {gid: scored.get(gid, 0.0) for gid in job.expected[name]}
+        for path in out.rglob("*"):
+            if path.is_file() and path.stat().st_size <= MAX_RESULT_FILE_BYTES:
+                files[str(path.relative_to(out))] = path.read_bytes()
+    return error
 
 
 def grade_one(job: GradeJob) -> dict:
@@ -284,43 +281,18 @@ def grade_one(job: GradeJob) -> dict:
         for link in [p for p in dest.rglob("*") if p.is_symlink()]:
             link.unlink()
             flags.append(f"symbolic link {link.name} ignored")
-        present = _check_notebooks(dest, list(job.expected), flags)
-        for name in present:
+        present = check_notebooks(dest, list(job.expected), flags)
+        for name in present if job.engine != "split" else []:  # split: flagged by its plan
             nb = nbformat.read(dest / f"{name}.ipynb", as_version=4)
             flags += locked_changes(nb, job.locked.get(name, {}))
         if not present:
             error = "no readable notebook to grade"
+        elif job.engine == "split":
+            from helpers.instructor.split_grading import grade_split_job
+
+            error = grade_split_job(job, work, dest, present, cells, files, flags)
         else:
-            env = {"JUPYTER_PATH": str(course / "jupyter"),
-                   "COURSE_KERNEL_MEMORY_MB": str(job.memory_mb), **job.env}
-            sandbox = (grading_sandbox(work, Path(job.course_root) if job.course_root else None)
-                       if job.sandbox else None)
-            args = ["autograde", job.assignment, "--student", job.student, "--create", "--force"]
-            status, log = run_nbgrader(course, args, job.notebook_timeout, env, sandbox)
-            if status not in (0, None) and _KERNEL_DIED.search(log):
-                # grade the rest: the cell that kills the kernel becomes an error, run again
-                replaced = _neutralise_crashes(dest, present, job, env, flags, sandbox)
-                if replaced:
-                    status, log = run_nbgrader(course, args, job.notebook_timeout, env,
-                                               sandbox)
-            flags += sorted({m.strip() for m in log.splitlines()
-                             if "WARNING" in m and _FLAG_PATTERNS.search(m)})
-            if status is None:
-                error = f"notebook timeout: grading took more than {job.notebook_timeout:g} s"
-            elif status != 0 and _KERNEL_DIED.search(log):
-                error = "the kernel died while running the notebook (os._exit, crash?): zero"
-            elif status != 0:
-                errors = [line for line in log.splitlines() if "Error" in line]
-                error = "nbgrader failed: " + (" | ".join(errors[-3:]) or log[-500:])
-            out = course / "autograded" / job.student / job.assignment
-            if status == 0 and out.is_dir():
-                for name in [n for n in present if (out / f"{n}.ipynb").exists()]:
-                    nb = nbformat.read(out / f"{name}.ipynb", as_version=4)
-                    scored = score_notebook(nb)
-                    cells[name] = {gid: scored.get(gid, 0.0) for gid in job.expected[name]}
-                for path in out.rglob("*"):
-                    if path.is_file() and path.stat().st_size <= MAX_RESULT_FILE_BYTES:
-                        files[str(path.relative_to(out))] = path.read_bytes()
+            error = _grade_nbgrader(job, work, course, dest, present, cells, files, flags)
     except Exception as exc:  # noqa: BLE001  (a job reports, it does not crash the batch)
         error = f"grading error: {type(exc).__name__}: {exc}"
     finally:
