@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import nbformat
 
+from helpers.instructor import reference_check
 from helpers.instructor.intake import normalised_source as _norm
 from helpers.instructor.intake import restore_metadata
 from helpers.instructor.remote import StudentConnection, StudentProcessDied
@@ -366,6 +367,15 @@ def grade_notebook(source: nbformat.NotebookNode, submission: nbformat.NotebookN
     grader = SplitGrader(steps, workdir, sandbox, env, cell_timeout, notebook_timeout, name,
                          flags)
     scores = grader.grade()
+    for answer, (used, tests) in reference_check.check(source, notebook).items():
+        flags.append(f"{name}.ipynb: answer cell {answer!r} uses the course's own "
+                     f"{', '.join(used)}: its question scores zero")
+        for step in steps:
+            if step.kind == "test" and step.grade_id in tests:
+                scores[step.grade_id] = 0.0
+                step.cell.outputs = list(step.cell.get("outputs", [])) + [_error(
+                    "AssertionError", f"this answer calls the course's own {', '.join(used)}:"
+                    " write the function yourself")]
     return SplitResult(scores, notebook, flags)
 
 

@@ -51,6 +51,9 @@ class StudentProcess:
 
         self.shell = InteractiveShell.instance(colors="NoColor")
         self.shell.history_manager.enabled = False
+        # the value of a cell's last expression becomes an execute_result, not "Out[n]: ..."
+        self.shell.displayhook.write_output_prompt = lambda: None
+        self.shell.displayhook.write_format_data = lambda *args, **kwargs: None
         self.ns: dict[str, Any] = self.shell.user_ns
         self.student_names: set[str] = set()
         self.handles: dict[int, object] = {}
@@ -117,6 +120,11 @@ class StudentProcess:
                 if text:
                     outputs.append({"output_type": "stream", "name": name,
                                     "text": _clip(text)})
+            if result is not None and result.result is not None:
+                data, _ = self.shell.display_formatter.format(result.result)
+                outputs.append({"output_type": "execute_result", "execution_count": None,
+                                "metadata": {},
+                                "data": {k: v for k, v in data.items() if isinstance(v, str)}})
             for out in captured.outputs:
                 data = {k: v for k, v in out.data.items() if isinstance(v, str)}
                 if data:

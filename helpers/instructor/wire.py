@@ -143,7 +143,7 @@ def encode_keras(obj: Any) -> dict:
     compiled = None
     if isinstance(obj, keras.Model) and getattr(obj, "compiled", False):
         try:
-            compiled = keras.saving.serialize_keras_object(obj.get_compile_config())
+            compiled = obj.get_compile_config()
         except Exception:  # noqa: BLE001  (a model compiled with something unserialisable)
             compiled = None
     return {"$": "keras", "config": _plain_json(config),
@@ -225,8 +225,8 @@ def apply_keras_state(model: Any, obj: dict) -> None:
         for layer, flag in zip(layers, flags, strict=True):
             layer.trainable = bool(flag)
     if obj.get("compile") and isinstance(model, keras.Model):
-        config = keras.saving.deserialize_keras_object(obj["compile"], safe_mode=True)
-        model.compile_from_config(config)
+        with keras.saving.custom_object_scope({}):
+            model.compile_from_config(obj["compile"])  # deserialises it in safe mode
 
 
 def sync_keras(target: Any, obj: dict) -> None:
