@@ -115,10 +115,15 @@ def check_array(
 
 
 def check_choice(value: object, expected: str | set[str], name: str = "choice") -> None:
-    """Multiple choice: a letter or a set of letters, case and order insensitive."""
+    """Multiple choice: a letter or a set of letters, case and order insensitive, as a
+    collection (``{"A", "C"}``, ``["a", "c"]``) or a string (``"A, C"``, ``"a c"``, ``"AC"``,
+    ``"A and C"``)."""
     def norm(v: object) -> frozenset[str]:
         if isinstance(v, str):
-            parts = v.replace(",", " ").split() if len(v) > 1 else [v]
+            text = re.sub(r"\band\b|[,;/&+{}\[\]()'\"]", " ", v, flags=re.IGNORECASE)
+            parts = text.split()
+            if len(parts) == 1 and parts[0].isalpha():
+                parts = list(parts[0])  # "AC": letters run together
             return frozenset(p.strip().upper() for p in parts if p.strip())
         if isinstance(v, list | tuple | set | frozenset):
             return frozenset(str(p).strip().upper() for p in v)
@@ -126,6 +131,42 @@ def check_choice(value: object, expected: str | set[str], name: str = "choice") 
 
     if norm(value) != norm(expected):
         raise AssertionError(f"{name} = {value!r} is not right.")
+
+
+def significant_tolerance(expected: object, digits: int = 3) -> np.ndarray:
+    """One unit in the ``digits``-th significant digit of each value of ``expected``: how
+    far an answer rounded (or cut) to that many significant digits may be."""
+    want = np.abs(np.asarray(expected, dtype=np.float64))
+    exponent = np.floor(np.log10(np.where(want > 0, want, 1.0)))
+    return np.where(want > 0, 10.0 ** (exponent - digits + 1), 10.0 ** -digits) * 1.0001
+
+
+def close_to(value: object, expected: object, digits: int = 3) -> bool:
+    """Whether ``value`` matches ``expected`` to ``digits`` significant digits (each entry;
+    False for anything that is not numbers of the same shape)."""
+    try:
+        got = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    want = np.asarray(expected, dtype=np.float64)
+    if got.shape != want.shape:
+        return False
+    return bool(np.all(np.abs(got - want) <= significant_tolerance(want, digits)))
+
+
+def check_significant(value: object, expected: object, name: str = "answer",
+                      digits: int = 3) -> None:
+    """Fail unless ``value`` (a number or numbers) equals ``expected`` to at least ``digits``
+    significant digits, rounded or cut (``12 / 59`` as ``0.203``, ``5.333`` as ``5.33``)."""
+    try:
+        got = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise AssertionError(f"{name} should be a number or numbers: {exc}") from None
+    want = np.asarray(expected, dtype=np.float64)
+    if got.shape != want.shape:
+        raise AssertionError(f"{name} has shape {got.shape}, expected {want.shape}")
+    if not close_to(got, want, digits):
+        raise AssertionError(f"{name} is not right (to {digits} significant digits).")
 
 
 def check_raises(func, *args, exception: type[BaseException] = ValueError, **kwargs) -> None:

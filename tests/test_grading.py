@@ -55,6 +55,11 @@ def test_multiple_choice_ignores_case_order_and_separators():
     grading.check_choice("b", "B")
     grading.check_choice("a, c", {"C", "A"})
     grading.check_choice(["c", "a"], "A C")
+    grading.check_choice("AC", {"A", "C"})       # letters run together
+    grading.check_choice("a and c", {"A", "C"})
+    grading.check_choice("{'A', 'C'}", {"A", "C"})
+    with pytest.raises(AssertionError):
+        grading.check_choice("AB", {"A", "C"})
     with pytest.raises(AssertionError):
         grading.check_choice("A", {"A", "C"})
 
@@ -74,3 +79,25 @@ def test_check_raises_needs_the_right_exception():
 def test_shape_strings_that_are_not_shapes_are_rejected(text):
     with pytest.raises(AssertionError):
         grading.check_shape(text, (26, 26, 32))
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (5.33, 4.0 / 0.75), (5.34, 4.0 / 0.75), (0.203, 12 / 59), (0.0419, 1 / 512 + 1 / 25),
+    (0.0420, 1 / 512 + 1 / 25), ((5.33, 4.0, 3.0), (16 / 3, 4.0, 3.0)), (0.0, 0.0),
+    (-1.5, -1.5), (3.12, 3.12), (123457, 123456.7)])
+def test_answers_to_three_significant_digits_are_accepted(value, expected):
+    grading.check_significant(value, expected, "x", digits=3)
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (5.2, 4.0 / 0.75), (0.21, 12 / 59), (0.04, 1 / 512 + 1 / 25), ((5.33, 4.0), (16 / 3, 4.0, 3.0)),
+    ("five", 5.0), (0.01, 0.0)])
+def test_answers_off_in_the_third_significant_digit_are_rejected(value, expected):
+    with pytest.raises(AssertionError):
+        grading.check_significant(value, expected, "x", digits=3)
+
+
+def test_four_significant_digits_of_a_ratio():
+    grading.check_significant(0.1189, 1 / 128 + 1 / 9, digits=4)
+    with pytest.raises(AssertionError):
+        grading.check_significant(0.1192, 1 / 128 + 1 / 9, digits=4)
