@@ -24,6 +24,20 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, "gradebook.db")
 c.ExecutePreprocessor.timeout = 120
 c.Execute.timeout = 120
 
+# A warning on stderr must not cost a test cell its points (nbgrader #1904): right after
+# executing, helpers.instructor.nbgrader_hooks.VisibleStderr relabels test cells' stderr as
+# stdout marked "[stderr]" (still visible); the rest is nbgrader 0.9.6's own list.
+c.Autograde.autograde_preprocessors = [
+    "nbgrader.preprocessors.Execute",
+    "helpers.instructor.nbgrader_hooks.VisibleStderr",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
 # Student-facing cell placeholders.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

@@ -67,8 +67,10 @@ def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         attack = pipe.fill_answers(release, {first: COMBINED + "\nraise NotImplementedError()"})
         pipe.submit(course, assignment, "attacker", {name: attack})
         expect["attacker"] = set(_test_cells(assignment))
+    # 30 s per cell: the slowest honest cell (ps07's pretraining) takes about 10 s; the
+    # attacker's sys.settrace wedges its own process, which is killed at the cell timeout
     assert main(["autograde", assignment, "--course", str(course), "--workers", "2",
-                 "--no-progress"]) == 0
+                 "--timeout-cell", "30", "--no-progress"]) == 0
     return assignment, course, expect
 
 

@@ -173,6 +173,20 @@ def test_stderr_would_fail_under_plain_nbgrader(graded: Path) -> None:
         "q1_tests"] == (1.0, 1.0)
 
 
+def test_plain_nbgrader_keeps_warnings_visible_and_the_points(tmp_path: Path) -> None:
+    """nbgrader_config.py registers VisibleStderr: plain ``nbgrader autograde`` gives the
+    correct answer that warns on stderr its points and shows the warning as [stderr]."""
+    course = make_course(tmp_path / "course", ["s19_stderr_warning", "s03_one_wrong"])
+    pipe.nbgrader(course, "generate_assignment", "mini", "--force")
+    pipe.autograde(course, "mini")
+    assert total(course, "s19_stderr_warning") == 4
+    assert total(course, "s03_one_wrong") == 3
+    nb = nbformat.read(course / "autograded" / "s19_stderr_warning" / "mini" / "mini.ipynb", 4)
+    q1 = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "q1_tests")
+    text = "".join(o.get("text", "") for o in q1.outputs)
+    assert "[stderr] relu called" in text
+
+
 def test_autograded_notebooks(graded: Path) -> None:
     for student in EXPECTED:
         folder = graded / "autograded" / student / "mini"
