@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 
 #: how often one submission may stop its process before the rest is scored zero
 MAX_RESTARTS = 4
+#: names a test always takes from Python itself, even where the student bound them
+#: (``abs = lambda *a: 0`` in an answer cell must not reach the tests)
+_BUILTINS = frozenset(dir(builtins))
 
 
 @dataclass
@@ -181,7 +184,7 @@ def _step(src: nbformat.NotebookNode, sub: nbformat.NotebookNode | None, name: s
 
 class TrustedNamespace(dict):
     """The tests' globals: the course's own names, and the student's names fetched from the
-    sandbox when a test reads one (never over a name the course binds)."""
+    sandbox when a test reads one (never over a name the course binds, nor a built-in)."""
 
     def __init__(self, conn: StudentConnection) -> None:
         super().__init__(__builtins__=builtins, __name__="__main__")
@@ -196,7 +199,7 @@ class TrustedNamespace(dict):
         return value
 
     def __missing__(self, name: str) -> Any:
-        if name in self.student:
+        if name in self.student and name not in _BUILTINS:
             return self.fetch(name)
         raise KeyError(name)
 
@@ -282,7 +285,7 @@ class SplitGrader:
         try:
             code = compile(step.trusted_source, f"<{step.grade_id or 'cell'}>", "exec")
             self.ns.student = self.conn.names()
-            for name in sorted(_names(code) & self.ns.student):
+            for name in sorted((_names(code) & self.ns.student) - _BUILTINS):
                 if name not in self.ns:
                     self.ns.fetch(name)
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
