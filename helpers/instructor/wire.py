@@ -33,6 +33,7 @@ no ``__array__`` that lies, no code.
 from __future__ import annotations
 
 import base64
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -44,6 +45,11 @@ _DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32
            "float16", "float32", "float64", "complex64", "complex128"}
 #: nesting deeper than this is refused (a self-referencing list, a hostile structure)
 MAX_DEPTH = 64
+#: the Keras modules a configuration may name: layers, models and what they are built and
+#: compiled with; not keras.config, keras.utils, keras.saving or anything outside Keras
+_KERAS_MODULES = re.compile(
+    r"^keras(\.src)?(\.(layers|models|optimizers|losses|metrics|activations|initializers|"
+    r"regularizers|constraints|dtype_policies)(\.[A-Za-z_][A-Za-z0-9_]*)*)?$")
 
 
 class WireError(ValueError):
@@ -185,8 +191,7 @@ def check_keras_config(config: Any, depth: int = 0) -> None:
         raise WireError("a Keras configuration nested too deeply")
     if isinstance(config, dict):
         module = config.get("module")
-        if module is not None and not (isinstance(module, str) and (
-                module == "keras" or module.startswith("keras."))):
+        if module is not None and not (isinstance(module, str) and _KERAS_MODULES.match(module)):
             raise WireError(f"only built-in Keras layers can be graded, not {module!r}")
         if config.get("registered_name") not in (None, config.get("class_name")):
             raise WireError("custom (registered) Keras objects cannot be graded")
