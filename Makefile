@@ -44,30 +44,27 @@ data: $(STAMP)
 	  fi; }
 	@$(BIN)/python -m helpers.data --csv
 
-# Chromium for the browser tests; installed from Debian when it is missing and we can.
-browser:
-	@test -x $(CHROMIUM) || { \
+# $(call apt_install,PATH,PACKAGE,WHAT FOR): install Debian's PACKAGE when PATH is missing
+# and we can (root with apt-get), else say how.
+define apt_install
+	@test -x $(1) || { \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	    echo "Installing Debian package chromium ..."; \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null \
-	    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; \
+	    echo "Installing Debian package $(2) ..."; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(2) >/dev/null \
+	    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(2) >/dev/null; }; \
 	  else \
-	    echo "$(CHROMIUM) is missing: run 'sudo apt-get install chromium' for the browser tests" \
-	         "(or set CNN_COURSE_SKIP_BROWSER=1 to skip them)."; \
+	    echo "$(1) is missing: run 'sudo apt-get install $(2)' $(3)"; \
 	  fi; }
+endef
 
-# bubblewrap, the sandbox `course autograde` runs students' code in; from Debian when missing.
+# Chromium for the browser tests (tests/test_browser.py drives it through playwright).
+browser:
+	$(call apt_install,$(CHROMIUM),chromium,for the browser tests (or set CNN_COURSE_SKIP_BROWSER=1 to skip them).)
+
+# bubblewrap, the sandbox `course autograde` runs students' code in.
 BWRAP ?= /usr/bin/bwrap
 sandbox:
-	@test -x $(BWRAP) || { \
-	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	    echo "Installing Debian package bubblewrap ..."; \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap >/dev/null \
-	    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap >/dev/null; }; \
-	  else \
-	    echo "$(BWRAP) is missing: run 'sudo apt-get install bubblewrap' to autograde in a sandbox" \
-	         "(course autograde refuses to run without it unless given --no-sandbox)."; \
-	  fi; }
+	$(call apt_install,$(BWRAP),bubblewrap,to autograde in a sandbox (course autograde refuses to run without it unless given --no-sandbox).)
 
 # Regenerate the student versions in release/ from source/ (commit the result).
 release: $(STAMP)

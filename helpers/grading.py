@@ -94,6 +94,19 @@ def check_shape(
     raise AssertionError(f"{name} = {got} is not right." + (f" Hint: {hint}" if hint else ""))
 
 
+def _same_shape_numbers(value: object, expected: object, name: str
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """``value`` and ``expected`` as float64 arrays of one shape, else AssertionError."""
+    try:
+        got = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise AssertionError(f"{name} could not be read as numbers: {exc}") from None
+    want = np.asarray(expected, dtype=np.float64)
+    if got.shape != want.shape:
+        raise AssertionError(f"{name} has shape {got.shape}, expected {want.shape}")
+    return got, want
+
+
 def check_array(
     value: object,
     expected: np.ndarray,
@@ -102,13 +115,7 @@ def check_array(
     atol: float = 1e-5,
 ) -> None:
     """Fail unless ``value`` is an array of ``expected``'s shape with close values."""
-    try:
-        got = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise AssertionError(f"{name} could not be read as a numeric array: {exc}") from None
-    expected = np.asarray(expected, dtype=np.float64)
-    if got.shape != expected.shape:
-        raise AssertionError(f"{name} has shape {got.shape}, expected {expected.shape}")
+    got, expected = _same_shape_numbers(value, expected, name)
     if not np.allclose(got, expected, rtol=rtol, atol=atol):
         worst = float(np.max(np.abs(got - expected)))
         raise AssertionError(f"{name} has the right shape but wrong values (max error {worst:.3g})")
@@ -158,13 +165,7 @@ def check_significant(value: object, expected: object, name: str = "answer",
                       digits: int = 3) -> None:
     """Fail unless ``value`` (a number or numbers) equals ``expected`` to at least ``digits``
     significant digits, rounded or cut (``12 / 59`` as ``0.203``, ``5.333`` as ``5.33``)."""
-    try:
-        got = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise AssertionError(f"{name} should be a number or numbers: {exc}") from None
-    want = np.asarray(expected, dtype=np.float64)
-    if got.shape != want.shape:
-        raise AssertionError(f"{name} has shape {got.shape}, expected {want.shape}")
+    got, want = _same_shape_numbers(value, expected, name)
     if not close_to(got, want, digits):
         raise AssertionError(f"{name} is not right (to {digits} significant digits).")
 
