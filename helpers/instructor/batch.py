@@ -96,8 +96,8 @@ def grade_all(course_root: Path, assignment: str, options: BatchOptions,
     tmp = Path(tempfile.mkdtemp(prefix=".course-template-", dir=course_root / "autograded"))
     closer = None
     own = executor is None
-    # Import nbgrader here, before a process pool forks its workers: they inherit it (about
-    # 2 CPU seconds each otherwise), and the parent needs its gradebook API anyway.
+    # The parent needs nbgrader's gradebook API; process-pool workers fork from a fresh
+    # forkserver that imported nbgrader once (see make_executor).
     warm_up()
     if executor is None:
         executor, closer = make_executor(options.executor, options.workers, options.scheduler)

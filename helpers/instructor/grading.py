@@ -20,6 +20,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import hashlib
 import json
+import multiprocessing
 import re
 import shutil
 import sys
@@ -326,7 +327,16 @@ def make_executor(kind: str, workers: int, scheduler: str | None = None
     """An executor of the given kind ('process', 'thread' or 'dask') and the object to close
     afterwards (the Dask client and its local cluster), if any."""
     if kind == "process":
-        return cf.ProcessPoolExecutor(max_workers=workers), None
+        # forkserver, not fork: the parent may have TensorFlow loaded (a test run, a notebook),
+        # and a forked TensorFlow deadlocks at its first operation in the child
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            context = multiprocessing.get_context("forkserver")
+            # each worker forks from a server that imported these once (not TensorFlow)
+            context.set_forkserver_preload(["helpers.instructor.grading", "nbgrader.api",
+                                            "nbgrader.apps.nbgraderapp"])
+        else:
+            context = multiprocessing.get_context("spawn")
+        return cf.ProcessPoolExecutor(max_workers=workers, mp_context=context), None
     if kind == "thread":
         return cf.ThreadPoolExecutor(max_workers=workers), None
     if kind == "dask":
