@@ -10,6 +10,8 @@ score. Also measured: the fixed cost per submission, as a kernel start-up and sh
 
     .venv/bin/python benchmarks/autograde_parallel.py [--students 20] [--workers 2]
         [--assignment mini] [--tf] [--json out.json]
+    .venv/bin/python benchmarks/autograde_parallel.py --engine-pairs 3 --students 4 \
+        --assignment ps01     # course autograde as it is vs --engine nbgrader --no-sandbox
 
 ``mini`` is the NumPy-only test assignment in tests/fixtures/mini_course; any other name is
 taken from this repository's source/ (its reference solution, submitted N times).
@@ -30,6 +32,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import numpy as np
 
 from helpers import nbgrader_pipeline as pipe
 
@@ -100,6 +103,32 @@ def children_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def engine_pairs(a: str, n: int, workers: int, pairs: int, baseline: list[str]) -> dict:
+    """Wall seconds of ``course autograde`` (as it is) and of the same with ``baseline``
+    arguments, alternately, on the same N submissions in fresh copies; ratio per pair."""
+    course_bin = str(Path(sys.executable).parent / "course")
+    ours, theirs, ratios, same = [], [], [], True
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(pairs):
+            seconds, grades = [], []
+            for label, extra in (("ours", []), ("baseline", baseline)):
+                course = make_course(Path(tmp) / f"{label}{k}", a, n)
+                start = time.perf_counter()
+                subprocess.run([course_bin, "autograde", a, "--course", str(course),
+                                "--workers", str(workers), "--no-progress", *extra],
+                               check=True, capture_output=True, env=pipe._env())
+                seconds.append(time.perf_counter() - start)
+                grades.append(scores(course, a, n))
+            ours.append(round(seconds[0], 2))
+            theirs.append(round(seconds[1], 2))
+            ratios.append(round(seconds[0] / seconds[1], 3))
+            same = same and grades[0] == grades[1]
+    return {"assignment": a, "submissions": n, "workers": workers,
+            "baseline_args": " ".join(baseline), "ours_s": ours, "baseline_s": theirs,
+            "ratio_per_pair": ratios, "median_ratio": float(np.median(ratios)),
+            "same_scores": same}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=20)
@@ -107,9 +136,22 @@ def main() -> None:
     parser.add_argument("--assignment", default="mini")
     parser.add_argument("--tf", action="store_true", help="also time a TensorFlow import")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--engine-pairs", type=int, default=0, metavar="K",
+                        help="instead: K pairs of `course autograde` as it is against "
+                             "--baseline-args, in turn, each in a fresh course copy")
+    parser.add_argument("--baseline-args", default="--engine nbgrader --no-sandbox",
+                        help="the baseline's extra arguments (default: the engine before "
+                             "issue 18)")
     args = parser.parse_args()
     n, a = args.students, args.assignment
     bindir = Path(sys.executable).parent
+    if args.engine_pairs:
+        row = engine_pairs(a, n, args.workers, args.engine_pairs, args.baseline_args.split())
+        for key, value in row.items():
+            print(f"{key:28s} {value}")
+        if args.json:
+            args.json.write_text(json.dumps(row, indent=1) + "\n")
+        return
     with tempfile.TemporaryDirectory() as tmp:
         plain = make_course(Path(tmp) / "plain", a, n)
         pipe.nbgrader(plain, "generate_assignment", a, "--force")
