@@ -170,6 +170,40 @@ def check_significant(value: object, expected: object, name: str = "answer",
         raise AssertionError(f"{name} is not right (to {digits} significant digits).")
 
 
+def loop_depth(func: object) -> int:
+    """How deeply Python loops (``for``, ``while``, comprehensions) nest in ``func``'s own
+    body. The source is the function's ``__grading_source__`` (set by the course's grader
+    from the submitted cells; '' when it found no ``def``, which counts as 0) or
+    ``inspect.getsource``. Loops inside the functions it calls are not seen."""
+    import ast
+    import inspect
+    import textwrap
+
+    source = getattr(func, "__grading_source__", None)
+    if source == "":
+        return 0  # the grader could not find the definition (an alias): nothing to judge
+    if source is None:
+        try:
+            source = inspect.getsource(func)
+        except (OSError, TypeError) as exc:
+            raise AssertionError(f"the source of {func!r} cannot be read: {exc}") from None
+    tree = ast.parse(textwrap.dedent(source))
+
+    def depth(node: ast.AST) -> int:
+        inner = max((depth(child) for child in ast.iter_child_nodes(node)), default=0)
+        if isinstance(node, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
+            return inner + len(node.generators)  # one loop per ``for`` clause
+        return inner + (1 if isinstance(node, ast.For | ast.AsyncFor | ast.While) else 0)
+
+    return depth(tree)
+
+
+def check_loop_depth(func: object, most: int, message: str) -> None:
+    """Fail with ``message`` when Python loops nest more than ``most`` deep in ``func``."""
+    if loop_depth(func) > most:
+        raise AssertionError(message)
+
+
 def check_raises(func, *args, exception: type[BaseException] = ValueError, **kwargs) -> None:
     """Fail unless ``func(*args, **kwargs)`` raises ``exception``."""
     try:

@@ -101,3 +101,31 @@ def test_four_significant_digits_of_a_ratio():
     grading.check_significant(0.1189, 1 / 128 + 1 / 9, digits=4)
     with pytest.raises(AssertionError):
         grading.check_significant(0.1192, 1 / 128 + 1 / 9, digits=4)
+
+
+class _Func:
+    """A stand-in for a function whose source the grader supplies."""
+
+    def __init__(self, source: str) -> None:
+        self.__grading_source__ = source
+
+
+@pytest.mark.parametrize(("source", "depth"), [
+    ("def f(a, b):\n    return a[:, None] * b[None]\n", 0),
+    ("def f(a, b):\n    return [x * b for x in a]\n", 1),
+    ("def f(a, b):\n    return [[x * y for y in b] for x in a]\n", 2),
+    ("def f(a):\n    return [x for x in a for y in a]\n", 2),
+    ("def f(x):\n    for i in x:\n        while i:\n            i -= 1\n", 2),
+    ("", 0),  # the grader found no definition (an alias): not judged
+])
+def test_loop_depth_counts_nested_loops_and_comprehensions(source, depth):
+    assert grading.loop_depth(_Func(source)) == depth
+
+
+def test_loop_depth_reads_a_real_function():
+    def pairs(a, b):
+        return [(x, y) for x in a for y in b]
+
+    assert grading.loop_depth(pairs) == 2
+    with pytest.raises(AssertionError, match="no loops"):
+        grading.check_loop_depth(pairs, 1, "no loops over pairs")

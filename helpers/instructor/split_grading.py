@@ -21,6 +21,7 @@ every output), whose scores :mod:`.records` writes into the gradebook.
 
 from __future__ import annotations
 
+import ast
 import builtins
 import contextlib
 import copy
@@ -38,7 +39,7 @@ import nbformat
 from helpers.instructor import reference_check
 from helpers.instructor.intake import normalised_source as _norm
 from helpers.instructor.intake import restore_metadata
-from helpers.instructor.remote import StudentConnection, StudentProcessDied
+from helpers.instructor.remote import RemoteFunction, StudentConnection, StudentProcessDied
 from helpers.instructor.report import split_hidden
 from helpers.instructor.sandbox import Sandbox
 
@@ -191,9 +192,13 @@ class TrustedNamespace(dict):
         self.conn = conn
         self.student: set[str] = set()
         self.fetched: dict[str, Any] = {}
+        #: the student's cells that ran so far, in order (the grader's copy, not the sandbox's)
+        self.student_sources: list[str] = []
 
     def fetch(self, name: str) -> Any:
         value = self.conn.get(name)
+        if isinstance(value, RemoteFunction):  # what grading.loop_depth reads
+            value.__grading_source__ = function_source(name, self.student_sources)
         self.fetched[name] = value
         dict.__setitem__(self, name, value)
         return value
@@ -209,6 +214,20 @@ class TrustedNamespace(dict):
             if dict.get(self, name, None) is value:
                 dict.__delitem__(self, name)
         self.fetched.clear()
+
+
+def function_source(name: str, sources: list[str]) -> str:
+    """The source of the last top-level ``def name`` in the student's cells ('' if the name
+    was bound otherwise: an alias, an import)."""
+    for text in reversed(sources):
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        for node in reversed(tree.body):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
+                return ast.get_source_segment(text, node) or ""
+    return ""
 
 
 def _names(code: types.CodeType) -> set[str]:
@@ -268,6 +287,8 @@ class SplitGrader:
             self._restart()
             return
         self.history.append((step.sandbox_source, student))
+        if student:
+            self.ns.student_sources.append(step.sandbox_source)
         if keep_outputs:
             outputs = list(reply.get("outputs", []))
             error = reply.get("error")
