@@ -409,6 +409,7 @@ def grade_split_job(job: GradeJob, work: Path, dest: Path, present: list[str],
     submission (already checked and repaired in ``dest``) is copied into the sandbox's only
     writable folder with the assignment's other files; fills ``cells`` and ``files``,
     returns the error (None)."""
+    from helpers.instructor.grading import MAX_RESULT_FILE_BYTES
     from helpers.instructor.sandbox import grading_sandbox
 
     student_dir = work / "student"
@@ -431,6 +432,6 @@ def grade_split_job(job: GradeJob, work: Path, dest: Path, present: list[str],
         cells[name] = {gid: result.scores.get(gid, 0.0) for gid in job.expected[name]}
         files[f"{name}.ipynb"] = nbformat.writes(result.notebook).encode()
     for path in (p for p in dest.rglob("*") if p.is_file() and p.suffix != ".ipynb"):
-        if path.stat().st_size <= 50 * 1024 * 1024:
+        if path.stat().st_size <= MAX_RESULT_FILE_BYTES:
             files[str(path.relative_to(dest))] = path.read_bytes()
     return None
