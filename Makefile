@@ -6,7 +6,10 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# One stamp per audience (pyproject.toml's extras): JupyterLab for the instructor needs
+# ".[instructor]"; the tests need ".[instructor,dev]" (a superset, so it stamps both).
+STAMP_LAB  := $(VENV)/.installed-lab
+STAMP      := $(VENV)/.installed-test
 
 # Put the environment's bin/ first: nbgrader calls the `alembic` executable.
 export PATH := $(abspath $(BIN)):$(PATH)
@@ -20,7 +23,7 @@ CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: lab test setup data browser sandbox lint release clean
 
-lab: setup
+lab: $(STAMP_LAB) data sandbox
 	$(BIN)/jupyter lab --notebook-dir=. $(ROOT_ARG) $(LAB_ARGS)
 
 test: setup
@@ -28,14 +31,21 @@ test: setup
 
 setup: $(STAMP) data browser sandbox
 
+$(STAMP_LAB): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[instructor]"
+	touch $(STAMP_LAB)
+
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
-	touch $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[instructor,dev]"
+	touch $(STAMP) $(STAMP_LAB)
 
-# Verify FashionMNIST; install Debian's copy when it is missing and we can.
-data: $(STAMP)
+# Verify FashionMNIST; install Debian's copy when it is missing and we can.  (Listed after
+# a stamp in lab/setup: the environment exists by then.)
+data:
 	@$(BIN)/python -m helpers.data --no-download >/dev/null 2>&1 || { \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 	    echo "Installing Debian package dataset-fashion-mnist ..."; \
@@ -66,12 +76,13 @@ BWRAP ?= /usr/bin/bwrap
 sandbox:
 	$(call apt_install,$(BWRAP),bubblewrap,to autograde in a sandbox (course autograde refuses to run without it unless given --no-sandbox).)
 
-# Regenerate the student versions in release/ from source/ (commit the result).
-release: $(STAMP)
-	$(BIN)/python -m helpers.nbgrader_pipeline release
+# Regenerate the student versions in release/ from source/ (commit the result) and register
+# each assignment in the gradebook: the one release path, `course release`.
+release: $(STAMP_LAB)
+	$(BIN)/course release
 
 lint: $(STAMP)
-	$(BIN)/ruff check helpers tests benchmarks
+	$(BIN)/ruff check helpers course_admin tests benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache gradebook.db submitted feedback

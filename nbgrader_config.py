@@ -25,11 +25,11 @@ c.ExecutePreprocessor.timeout = 120
 c.Execute.timeout = 120
 
 # A warning on stderr must not cost a test cell its points (nbgrader #1904): right after
-# executing, helpers.instructor.nbgrader_hooks.VisibleStderr relabels test cells' stderr as
+# executing, course_admin.nbgrader_hooks.VisibleStderr relabels test cells' stderr as
 # stdout marked "[stderr]" (still visible); the rest is nbgrader 0.9.6's own list.
 c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.Execute",
-    "helpers.instructor.nbgrader_hooks.VisibleStderr",
+    "course_admin.nbgrader_hooks.VisibleStderr",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",

@@ -34,7 +34,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from helpers import nbgrader_pipeline as pipe
+from course_admin import nbgrader_pipeline as pipe
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "fixtures" / "submissions"

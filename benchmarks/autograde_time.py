@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 
-from helpers import nbgrader_pipeline as pipe
+from course_admin import nbgrader_pipeline as pipe
 
 
 def time_assignment(assignment: str, students: int, workdir: Path) -> dict:

@@ -47,9 +47,10 @@ def main() -> None:
         parser.error(f"--filters must be positive integers, got {args.filters}")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # read when TensorFlow is imported
 
-    from helpers import benchmarking as bench
-    from helpers import fast_training as ft
+    import common as bench
+
     from helpers.mode import run_mode
+    from helpers.training import fast as ft
 
     setting = "gpu" if args.gpu else "cpu"
     changes, default_budget = SETTINGS[setting]

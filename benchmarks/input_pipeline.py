@@ -48,8 +48,8 @@ PROCESS_CONFIGS: dict[str, tuple[str, int]] = {
 
 def time_config(changes: dict, n_train: int, epochs: int) -> dict:
     """Train the fast recipe with ``changes`` for ``epochs`` on ``n_train`` images."""
-    from helpers import fast_training as ft
     from helpers.mode import RunMode
+    from helpers.training import fast as ft
 
     x, y, xt, yt = ft.full_training_data()
     recipe = ft.FAST.with_(epochs=epochs, **changes)
@@ -68,7 +68,7 @@ def time_config(changes: dict, n_train: int, epochs: int) -> dict:
 def child(args: argparse.Namespace) -> None:
     """One configuration in a fresh process; TensorFlow settings from the command line."""
     os.environ["TF_ENABLE_ONEDNN_OPTS"] = args.onednn
-    from helpers import benchmarking as bench
+    import common as bench
 
     if args.inter_op:
         bench.configure_cpu_threads(inter_op=args.inter_op)
@@ -91,8 +91,9 @@ def main() -> None:
         child(args)
         return
     os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1"
-    from helpers import benchmarking as bench
-    from helpers import fast_training as ft
+    import common as bench
+
+    from helpers.training import fast as ft
 
     bench.configure_cpu_threads(inter_op=1)
     info = bench.machine_info()

@@ -2,7 +2,7 @@
 
 Both run in this one process, one after the other, on the lecture's split (48,000 training
 images from the Kaggle CSV, ``random_state=13``; the 10,000 test images).  The seed recipe is
-``cnn1`` + Adam 1e-3, batch 256, 10 epochs; the fast recipe is ``helpers.fast_training.FAST``.
+``cnn1`` + Adam 1e-3, batch 256, 10 epochs; the fast recipe is ``helpers.training.fast.FAST``.
 Test accuracy is measured after every epoch; times are training seconds (the per-epoch test
 evaluation is not counted).  ``--ablation`` adds the fast recipe with one ingredient removed
 at a time.
@@ -101,11 +101,13 @@ def main() -> None:
         parser.error(f"--pairs must be at least 1, got {args.pairs}")
     os.environ["TF_ENABLE_ONEDNN_OPTS"] = args.onednn  # read when TensorFlow is imported
 
-    from helpers import benchmarking as bench
-    from helpers import fast_training as ft
-    from helpers import recap
+    import common as bench
+
+    from helpers.architectures.small import build_cnn1
     from helpers.data import fashion_mnist_csv
+    from helpers.lectures import recap
     from helpers.mode import run_mode
+    from helpers.training import fast as ft
 
     if args.inter_op:
         bench.configure_cpu_threads(inter_op=args.inter_op)
@@ -123,7 +125,7 @@ def main() -> None:
             rows.append(run_summary("fast", fast))
             print(line(rows[-1]), flush=True)
             break
-        seed = ft.train_recipe(*split, ft.SEED, target=args.target, model=recap.build_cnn1(),
+        seed = ft.train_recipe(*split, ft.SEED, target=args.target, model=build_cnn1(),
                                mode=mode)
         seed_row = run_summary("seed (cnn1)", seed)
         fast_row = run_summary("fast", ft.train_recipe(*split, ft.FAST, target=args.target,

@@ -13,6 +13,9 @@ Every file's sha256 is checked.  A missing, truncated or corrupt file raises
 substituted.
 
 Run ``python -m helpers.data`` to check the data (exit status 0 when found).
+
+:func:`as_images` is the one step from pixels to model inputs, and :class:`Splits` /
+:func:`fashion_mnist_splits` the one train / validation / test container the lectures share.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from sklearn.model_selection import train_test_split
+
+from helpers.mode import RunMode, run_mode
 
 ENV_VAR = "FASHION_MNIST_DIR"
 CACHE_ENV_VAR = "CNN_COURSE_CACHE"
@@ -279,6 +285,56 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     return 0
 
+
+
+def as_images(pixels: np.ndarray) -> np.ndarray:
+    """The one arrays step: uint8 pixels to the float32 images every model of the course reads.
+
+    Args:
+        pixels: uint8 ``(N, 28, 28)`` images, or ``(N, 784)`` rows (the CSV's layout), in
+            ``[0, 255]``.
+
+    Returns:
+        float32 ``(N, 28, 28, 1)`` images (channels last) in ``[0, 1]``.
+    """
+    pixels = np.asarray(pixels)
+    return (pixels.reshape(len(pixels), 28, 28, 1).astype("float32") / 255.0)
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Train / validation / test arrays: images float32 ``(N, 28, 28, 1)``, labels int ``(N,)``."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+    def sizes(self) -> dict[str, int]:
+        """Number of images per split."""
+        return {"train": len(self.x_train), "val": len(self.x_val), "test": len(self.x_test)}
+
+
+def fashion_mnist_splits(
+    val_size: int = 5000, seed: int = 13, mode: RunMode | None = None
+) -> Splits:
+    """FashionMNIST split into train / validation (stratified, seeded) / the official test.
+
+    In fast mode the splits are seeded subsets (see :meth:`RunMode.subset`).
+    """
+    mode = mode or run_mode()
+    data = load_fashion_mnist()
+    x, x_test = as_images(data.x_train), as_images(data.x_test)
+    x_train, x_val, y_train, y_val = train_test_split(
+        x, data.y_train.astype("int32"), test_size=val_size, random_state=seed,
+        stratify=data.y_train,
+    )
+    x_train, y_train = mode.subset(x_train, y_train, kind="train", seed=seed)
+    x_val, y_val = mode.subset(x_val, y_val, kind="eval", seed=seed)
+    x_test, y_test = mode.subset(x_test, data.y_test.astype("int32"), kind="eval", seed=seed)
+    return Splits(x_train, y_train, x_val, y_val, x_test, y_test)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -1,4 +1,4 @@
-"""Tests of helpers.activations: values, derivatives vs central differences, maxout's
+"""Tests of helpers.nn.activations: values, derivatives vs central differences, maxout's
 gradient routing, the plot, and dead ReLUs counted in a Keras model."""
 
 import helpers  # noqa: F401  (sets TensorFlow's environment before keras is imported)
@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from helpers.activations import (
+from helpers.nn.activations import (
     ACTIVATIONS,
     KINKS,
     check_derivatives,

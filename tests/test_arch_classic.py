@@ -21,8 +21,8 @@ from helpers.architectures.classic import (
     build_vgg,
     build_zfnet,
 )
-from helpers.conv_arithmetic import conv2d_params, dense_params
-from helpers.layer_table import layer_table
+from helpers.arithmetic.conv_arithmetic import conv2d_params, dense_params
+from helpers.arithmetic.layer_table import layer_table
 
 # Table 2 of Simonyan & Zisserman (2015), parameters in millions.
 VGG_TABLE_2 = {"A": 133, "A-LRN": 133, "B": 133, "C": 134, "D": 138, "E": 144}

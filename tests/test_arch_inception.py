@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from helpers.architectures import inception as inc
-from helpers.layer_table import layer_table, layer_table_totals
+from helpers.arithmetic.layer_table import layer_table, layer_table_totals
 
 
 def _block_model(block, input_shape, *args, **kwargs) -> keras.Model:

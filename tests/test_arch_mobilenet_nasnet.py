@@ -26,7 +26,7 @@ from helpers.architectures.nasnet import (
     build_cell,
     build_nasnet_demo,
 )
-from helpers.layer_table import layer_table
+from helpers.arithmetic.layer_table import layer_table
 
 layers = keras.layers
 

@@ -11,14 +11,14 @@ import keras
 import matplotlib
 import pytest
 
-from helpers.architecture_tables import (
+from helpers.architectures.classic import VGG_CONFIGS, build_lenet5, build_vgg
+from helpers.arithmetic.architecture_tables import (
     conv_pattern,
     memory_table,
     memory_totals,
     params_table,
     plot_params_and_memory,
 )
-from helpers.architectures.classic import VGG_CONFIGS, build_lenet5, build_vgg
 
 matplotlib.use("Agg")
 layers = keras.layers

@@ -1,4 +1,5 @@
-"""Lecture 03 helpers (helpers/augmentation.py): seed augmentation, offline/online pipelines,
+"""Lecture 03 (helpers/training/augmentation.py, helpers/lectures/augmentation_study.py):
+seed augmentation, offline/online pipelines,
 the when-not-to-augment examples and noise injection."""
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import augmentation as aug
+from helpers.data import Splits
+from helpers.lectures import augmentation_study as study
 from helpers.mode import RunMode
-from helpers.training import Splits
+from helpers.training import augmentation as aug
 
 
 @pytest.fixture(autouse=True)
@@ -158,7 +160,7 @@ def test_transformation_layers_and_grid(images):
 
 
 def test_text_image_is_ink_on_white_and_mirrors_under_a_flip():
-    text = aug.text_image("STOP 42", height=32, width=128)
+    text = study.text_image("STOP 42", height=32, width=128)
     assert text.shape == (32, 128) and text.dtype == np.float32
     assert 0.0 <= text.min() and text.max() <= 1.0 and 0.05 < text.mean() < 0.6
     assert np.all(text[:, 0] < 0.05) and np.all(text[:, -1] < 0.05), "white margins"
@@ -168,30 +170,30 @@ def test_text_image_is_ink_on_white_and_mirrors_under_a_flip():
 
 
 def test_digits_splits_are_stratified_8x8_in_unit_range():
-    x_tr, x_te, y_tr, y_te = aug.digits_splits()
+    x_tr, x_te, y_tr, y_te = study.digits_splits()
     assert x_tr.shape[1:] == (8, 8, 1) and len(x_tr) + len(x_te) == 1797 and len(x_te) == 450
     assert x_tr.min() >= 0 and x_tr.max() <= 1 and x_tr.dtype == np.float32
     assert np.bincount(y_te).min() >= 43 and np.bincount(y_te).max() <= 47
 
 
 def test_digits_cnn_parameters():
-    assert aug.build_digits_cnn().count_params() == 38_282
+    assert study.build_digits_cnn().count_params() == 38_282
     flip = keras.layers.RandomFlip("vertical")
-    assert aug.build_digits_cnn(flip).layers[0] is flip
+    assert study.build_digits_cnn(flip).layers[0] is flip
 
 
 def test_digits_experiment_pools_seeds():
-    out = aug.digits_experiment({"none": lambda seed: None}, epochs=1, seeds=(1,))
+    out = study.digits_experiment({"none": lambda seed: None}, epochs=1, seeds=(1,))
     y_true, y_pred = out["none"]
     assert y_true.shape == y_pred.shape == (450,)
 
 
 def test_cnn1_with_noise_keeps_cnn1_parameters_and_is_clean_at_inference(images):
-    noisy = aug.cnn1_with_noise(input_std=0.5, hidden_std=0.5)
+    noisy = study.cnn1_with_noise(input_std=0.5, hidden_std=0.5)
     assert noisy.count_params() == 693_962
     kinds = [type(layer).__name__ for layer in noisy.layers]
     assert kinds[0] == "GaussianNoise" and kinds[-2] == "GaussianNoise"
-    clean = aug.cnn1_with_noise()
+    clean = study.cnn1_with_noise()
     clean.set_weights(noisy.get_weights())
     np.testing.assert_allclose(noisy.predict(images, verbose=0),
                                clean.predict(images, verbose=0), atol=1e-6)
@@ -206,33 +208,34 @@ def test_train_and_epoch_timing_on_arrays_and_datasets(images):
     splits = _tiny_splits(images)
     tiny = lambda: keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),  # noqa: E731
                                      keras.layers.Dense(10, activation="softmax")])
-    res = aug.train(tiny(), (splits.x_train, splits.y_train), splits, epochs=2, batch_size=8)
+    res = study.train_variant(tiny(), (splits.x_train, splits.y_train), splits, epochs=2,
+                              batch_size=8)
     assert len(res.history["val_accuracy"]) == len(res.epoch_seconds) == 2
     ds = aug.make_dataset(splits.x_train, splits.y_train, batch_size=8,
                           augment=aug.seed_augmentation())
     model = tiny()
-    times = aug.compare_epoch_seconds({"arrays": (model, (splits.x_train, splits.y_train)),
+    times = study.compare_epoch_seconds({"arrays": (model, (splits.x_train, splits.y_train)),
                                        "dataset": (model, ds)}, rounds=1)
     assert set(times) == {"arrays", "dataset"} and all(t > 0 for t in times.values())
-    assert len(aug.plot_curves({"a": res, "b": res}).axes) == 2
+    assert len(study.plot_curves({"a": res, "b": res}).axes) == 2
 
 
 def test_lecture01_splits_match_the_80_20_split_in_fast_mode():
-    splits = aug.lecture01_splits(RunMode(fast=True))
+    splits = study.lecture01_splits(RunMode(fast=True))
     assert splits.sizes() == {"train": 1000, "val": 500, "test": 500}
-    assert (aug.FAST_SPLIT_TRAIN, aug.FAST_SPLIT_EVAL) == (1000, 500)
+    assert (study.FAST_SPLIT_TRAIN, study.FAST_SPLIT_EVAL) == (1000, 500)
     assert splits.x_train.dtype == np.float32 and splits.x_train.shape[1:] == (28, 28, 1)
     assert splits.y_train.dtype == np.int32 and isinstance(splits, Splits)
 
 
 def test_lecture01_splits_are_whole_in_full_mode():
-    splits = aug.lecture01_splits(RunMode(fast=False))
+    splits = study.lecture01_splits(RunMode(fast=False))
     assert splits.sizes() == {"train": 48000, "val": 12000, "test": 10000}
 
 
 def test_plots_have_labelled_axes():
-    fig = aug.plot_noise_sweep([0, 0.1], {"input": [0.8, 0.82]}, "sweep")
+    fig = study.plot_noise_sweep([0, 0.1], {"input": [0.8, 0.82]}, "sweep")
     assert "σ" in fig.axes[0].get_xlabel()
-    fig = aug.plot_per_class({"none": np.ones(10)}, "digits")
+    fig = study.plot_per_class({"none": np.ones(10)}, "digits")
     assert fig.axes[0].get_ylabel().startswith("accuracy")
     assert isinstance(tf.data.AUTOTUNE, int)

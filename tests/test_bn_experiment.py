@@ -1,4 +1,4 @@
-"""Tests of helpers.bn_experiment: the CNN with and without BatchNormalization, the
+"""Tests of helpers.lectures.bn_experiment: the CNN with and without BatchNormalization, the
 four-run driver, its table and its plot."""
 
 import helpers  # noqa: F401  (sets TensorFlow's environment before keras is imported)
@@ -10,19 +10,19 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from helpers.bn_experiment import (
+from helpers.data import Splits
+from helpers.lectures.bn_experiment import (
     FAST_TRAIN,
     BNConfig,
     BNRun,
-    build_cnn,
+    bn_results_table,
+    build_bn_cnn,
     conv_structure,
     plot_bn_curves,
-    results_table,
     run_bn_experiment,
     train_run,
 )
 from helpers.mode import RunMode
-from helpers.training import Splits
 
 TINY = BNConfig(filters=(4, 4), n_train=32, epochs=2, batch_size=16, run_eagerly=True)
 
@@ -45,7 +45,7 @@ def _types(model: keras.Model) -> list[str]:
 
 
 def test_bn_builder_adds_a_batchnorm_after_every_conv_and_keeps_the_convs():
-    plain, bn = build_cnn(False), build_cnn(True)
+    plain, bn = build_bn_cnn(False), build_bn_cnn(True)
     assert "BatchNormalization" not in _types(plain)
     assert _types(bn).count("BatchNormalization") == _types(bn).count("Conv2D") == 4
     assert [_types(bn)[i + 1] for i, t in enumerate(_types(bn)) if t == "Conv2D"] == [
@@ -59,7 +59,7 @@ def test_bn_builder_adds_a_batchnorm_after_every_conv_and_keeps_the_convs():
 
 
 def test_without_bn_the_nets_differ_only_by_bn_parameters_and_conv_biases():
-    plain, bn = build_cnn(False), build_cnn(True)
+    plain, bn = build_bn_cnn(False), build_bn_cnn(True)
     filters = 16 + 16 + 32 + 32
     assert bn.count_params() - plain.count_params() == 4 * filters - filters
 
@@ -68,7 +68,7 @@ def test_without_bn_the_nets_differ_only_by_bn_parameters_and_conv_biases():
                                              ({"bn_momentum": 1.0}, "bn_momentum")])
 def test_builder_rejects_bad_settings(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        build_cnn(True, **kwargs)
+        build_bn_cnn(True, **kwargs)
 
 
 def test_config_names_and_fast_mode():
@@ -103,7 +103,7 @@ def test_experiment_returns_a_four_row_table_and_four_runs(tiny):
 
 def test_experiment_in_fast_mode_runs_one_epoch():
     run = train_run(True, 1e-3, _splits(), TINY.for_mode(RunMode(fast=True)))
-    assert len(run.history["accuracy"]) == 1 and run.params == build_cnn(
+    assert len(run.history["accuracy"]) == 1 and run.params == build_bn_cnn(
         True, filters=(4, 4)).count_params()
 
 
@@ -113,13 +113,13 @@ def test_bad_experiment_settings_raise_value_errors():
     with pytest.raises(ValueError, match="\\(low, high\\)"):
         run_bn_experiment(RunMode(fast=True), _splits(), BNConfig(learning_rates=(1e-3,)))
     with pytest.raises(ValueError, match="runs is empty"):
-        results_table([])
+        bn_results_table([])
     with pytest.raises(ValueError, match="runs is empty"):
         plot_bn_curves([])
 
 
 def test_results_table_reports_the_last_epoch():
-    table = results_table([_run(False, 0.05, [0.3, 0.1]), _run(True, 0.05, [0.5, 0.8])])
+    table = bn_results_table([_run(False, 0.05, [0.3, 0.1]), _run(True, 0.05, [0.5, 0.8])])
     assert table["final val acc"].tolist() == [0.1, 0.8]
     assert table["final train acc"].tolist() == [0.2, 0.9]
     assert table["seconds"].tolist() == [4.0, 4.0]

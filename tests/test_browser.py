@@ -3,7 +3,7 @@
 Playwright drives Debian's Chromium (``/usr/bin/chromium``, package ``chromium``; nothing is
 downloaded) against a JupyterLab server started on a free loopback port, with a token and
 ``CNN_COURSE_FAST=1``, in a temporary course directory: ``nbgrader_config.py`` and
-``source/`` (from :func:`helpers.nbgrader_pipeline.make_course_copy`), a copy of ``course/``
+``source/`` (from :func:`course_admin.nbgrader_pipeline.make_course_copy`), a copy of ``course/``
 and the committed student version ``release/ps01/``.
 
 1. a student opens lecture 01, runs its first cells and sees their output, without errors;
@@ -32,8 +32,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import nbgrader_pipeline as pipe
-from helpers.course_manifest import load_manifest
+from course_admin import nbgrader_pipeline as pipe
+from course_admin.manifest import load_manifest
 
 pytestmark = pytest.mark.browser
 

@@ -11,10 +11,11 @@ import matplotlib
 import numpy as np
 import pytest
 
-from helpers import comparison as cmp
-from helpers.layer_table import layer_table, layer_table_totals
+from helpers.architectures.small import build_small_mobilenet, build_small_resnet, build_small_vgg
+from helpers.arithmetic.layer_table import layer_table, layer_table_totals
+from helpers.data import Splits
+from helpers.lectures import comparison as cmp
 from helpers.mode import RunMode
-from helpers.training import Splits
 
 matplotlib.use("Agg")
 
@@ -34,8 +35,8 @@ def test_every_contender_maps_28x28_images_to_10_probabilities_through_14_and_7(
 
 
 def test_augmentation_changes_training_inputs_only_and_costs_no_weights():
-    plain = cmp.build_small_vgg(augment=False)
-    augmented = cmp.build_small_vgg(augment=True)
+    plain = build_small_vgg(augment=False)
+    augmented = build_small_vgg(augment=True)
     assert plain.count_params() == augmented.count_params()
     assert layer_table_totals(layer_table(plain))["macs"] == layer_table_totals(
         layer_table(augmented))["macs"]
@@ -50,7 +51,7 @@ def test_augmentation_changes_training_inputs_only_and_costs_no_weights():
 
 
 def test_zoo_table_counts_parameters_and_multiply_adds_with_layer_table():
-    models = cmp.build_zoo({"VGG": cmp.build_small_vgg, "MobileNet": cmp.build_small_mobilenet})
+    models = cmp.build_zoo({"VGG": build_small_vgg, "MobileNet": build_small_mobilenet})
     table = cmp.zoo_table(models)
     assert list(table["model"]) == ["VGG", "MobileNet"]
     for row in table.itertuples():
@@ -60,8 +61,8 @@ def test_zoo_table_counts_parameters_and_multiply_adds_with_layer_table():
 
 
 def test_build_zoo_is_deterministic_for_a_seed():
-    a = cmp.build_zoo({"ResNet": cmp.build_small_resnet}, seed=3)["ResNet"]
-    b = cmp.build_zoo({"ResNet": cmp.build_small_resnet}, seed=3)["ResNet"]
+    a = cmp.build_zoo({"ResNet": build_small_resnet}, seed=3)["ResNet"]
+    b = cmp.build_zoo({"ResNet": build_small_resnet}, seed=3)["ResNet"]
     for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
         np.testing.assert_array_equal(wa, wb)
 

@@ -10,10 +10,10 @@ import keras
 import matplotlib
 import pytest
 
-from helpers import complexity as cx
 from helpers.architectures.mobilenet import mobilenet_v1_table, separable_cost_ratio
 from helpers.architectures.nasnet import NASNET_A_NORMAL, NASNET_A_REDUCTION
-from helpers.layer_table import layer_table
+from helpers.arithmetic.layer_table import layer_table
+from helpers.lectures import complexity as cx
 
 matplotlib.use("Agg")
 

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import conv_arithmetic as ca
+from helpers.arithmetic import conv_arithmetic as ca
 
 # ---------------------------------------------------------------------------------------
 # The seed numbers from the lectures

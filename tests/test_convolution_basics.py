@@ -1,4 +1,4 @@
-"""helpers.convolution_basics: im2col and the naive loops against TensorFlow, filters against
+"""helpers.nn.convolution_basics: im2col and the naive loops against TensorFlow, filters against
 scipy, pooling on the slide's example and against Keras, top-k, parameter counts, errors."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pytest
 import tensorflow as tf
 from scipy import signal
 
-from helpers import convolution_basics as cb
-from helpers.conv_arithmetic import top_k_accuracy
+from helpers.arithmetic.conv_arithmetic import top_k_accuracy
+from helpers.nn import convolution_basics as cb
 
 
 def _tf_conv(x: np.ndarray, w: np.ndarray, stride: int, padding) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Tests of helpers.degradation: the plain vs residual depth experiment and its plot."""
+"""Tests of helpers.lectures.degradation: the plain vs residual depth experiment and its plot."""
 
 import helpers  # noqa: F401  (sets TensorFlow's environment before keras is imported)
 
@@ -8,12 +8,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from helpers.degradation import (
+from helpers.lectures.degradation import (
     DegradationConfig,
     NetRun,
+    degradation_table,
     depth_gaps,
     plot_training_error,
-    results_table,
     run_degradation,
     training_subset,
 )
@@ -89,7 +89,7 @@ def test_depth_gaps_are_deep_minus_shallow_final_errors_per_kind():
 
 
 def test_results_table_reports_errors_in_percent_and_total_seconds():
-    table = results_table([_run("plain-20", 20, False, [0.5, 0.25]),
+    table = degradation_table([_run("plain-20", 20, False, [0.5, 0.25]),
                            _run("resnet-20", 20, True, [0.3, 0.4])])
     assert table.loc["plain-20", "final train error %"] == 25.0
     assert table.loc["resnet-20", "best train error %"] == 30.0

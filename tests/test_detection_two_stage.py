@@ -5,10 +5,10 @@ import pytest
 
 import helpers  # noqa: F401
 from helpers.detection.boxes import box_area, iou_matrix
-from helpers.detection.lecture import comparison_table, detection_settings
 from helpers.detection.localisation import localisation_targets
 from helpers.detection.scenes import make_scenes
 from helpers.detection.two_stage import DetectorConfig, TwoStageDetector, anchor_shapes
+from helpers.lectures.object_detection import comparison_table, detection_settings
 from helpers.mode import RunMode
 
 

@@ -22,9 +22,14 @@ def _pins(requirements: list[str]) -> dict[str, str]:
     return pins
 
 
-def pyproject_pins() -> dict[str, str]:
+AUDIENCES = ("instructor", "dev")  # the extras on top of the students' dependencies
+
+
+def pyproject_pins(audiences: tuple[str, ...] = AUDIENCES) -> dict[str, str]:
+    """The pins of the students' dependencies and of the given extras."""
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    return _pins(data["project"]["dependencies"])
+    extras = data["project"]["optional-dependencies"]
+    return _pins(data["project"]["dependencies"] + [r for a in audiences for r in extras[a]])
 
 
 def environment_yml_pins() -> dict[str, str]:
@@ -40,9 +45,42 @@ def test_environment_yml_pins_the_same_versions_as_pyproject():
 
 def test_pyproject_pins_every_dependency_exactly():
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    unpinned = [r for r in data["project"]["dependencies"] if "==" not in r]
+    extras = data["project"]["optional-dependencies"]
+    listed = data["project"]["dependencies"] + [r for a in AUDIENCES for r in extras[a]]
+    unpinned = [r for r in listed if "==" not in r]
     assert not unpinned, f"pin these in pyproject.toml: {unpinned}"
     assert MUST_PIN <= set(pyproject_pins())
+
+
+def test_each_audience_declares_what_its_code_imports():
+    """A module imported by helpers/ is a student dependency; by course_admin/ an instructor
+    one; by tests/ a developer one (nothing arrives only transitively)."""
+    import ast
+    import sys
+
+    provides = {"sklearn": "scikit-learn", "skimage": "scikit-image", "yaml": "pyyaml",
+                "IPython": "ipython", "jupyter_client": "jupyter_client"}
+    local = {"helpers", "course_admin", "attacks", "grading_cases", "common"}
+    audiences = {"helpers": (), "course_admin": ("instructor",),
+                 "tests": ("instructor", "dev")}
+    missing = {}
+    for folder, extras in audiences.items():
+        pins = {k.replace("_", "-") for k in pyproject_pins(extras)}
+        for path in (ROOT / folder).rglob("*.py"):
+            if "fixtures" in path.parts and "submissions" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                         [node.module] if isinstance(node, ast.ImportFrom) and node.module
+                         and not node.level else [])
+                for name in names:
+                    top = name.split(".")[0]
+                    if top in sys.stdlib_module_names or top in local:
+                        continue
+                    dist = provides.get(top, top).lower().replace("_", "-")
+                    if dist not in pins and not dist.startswith(("tensorflow", "keras")):
+                        missing.setdefault(folder, set()).add(top)
+    assert not missing, f"declare these in pyproject.toml for their audience: {missing}"
 
 
 def test_environment_yml_python_matches_requires_python():

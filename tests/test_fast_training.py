@@ -1,24 +1,31 @@
-"""The fast FashionMNIST recipe (helpers/fast_training.py), on tiny random data."""
+"""The fast FashionMNIST recipe (helpers/training/fast.py), on tiny random data."""
 
 from __future__ import annotations
 
 import helpers  # noqa: F401  (sets TensorFlow's environment before keras is imported)
 
 # isort: split
+import importlib.util
 import json
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
-from helpers import benchmarking as bench
-from helpers import fast_training as ft
-from helpers import recap
+from helpers.architectures.small import build_cnn1
 from helpers.mode import RunMode
-from helpers.schedules import BudgetClock
+from helpers.training import fast as ft
+from helpers.training.schedules import BudgetClock
 
 FULL = RunMode(fast=False)
+
+# benchmarks/common.py: the benchmark scripts' shared plumbing (a script folder, not a package).
+_spec = importlib.util.spec_from_file_location(
+    "benchmarks_common", Path(__file__).resolve().parents[1] / "benchmarks" / "common.py")
+bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench)
 
 
 @pytest.fixture(scope="module")
@@ -90,16 +97,16 @@ def test_schedule_values_at_warmup_peak_and_end():
 
 def test_pipeline_batches_and_augmentation_keeps_labels(tiny):
     x, y, _, _ = tiny
-    ds = ft.make_dataset(x, y, batch_size=32, training=False)
+    ds = ft.fast_dataset(x, y, batch_size=32, training=False)
     batches = list(ds.as_numpy_iterator())
     assert [b[0].shape for b in batches] == [(32, 28, 28, 1)] * 3
     assert batches[0][1].shape == (32, 10)
     np.testing.assert_array_equal(batches[0][1].argmax(axis=1), y[:32])
     aug = ft.augmentation(ft.FAST.with_(shift=0.1, flip=True, erasing=1.0))
-    xa, ya = next(ft.make_dataset(x, y, 96, training=False, augment=aug).as_numpy_iterator())
+    xa, ya = next(ft.fast_dataset(x, y, 96, training=False, augment=aug).as_numpy_iterator())
     assert xa.shape == x.shape and not np.allclose(xa, x)
     np.testing.assert_array_equal(ya.argmax(axis=1), y)
-    shuffled = next(ft.make_dataset(x, y, 96, training=True).as_numpy_iterator())
+    shuffled = next(ft.fast_dataset(x, y, 96, training=True).as_numpy_iterator())
     # shuffled: images and labels move together
     rows = [int(np.flatnonzero((x == image).all(axis=(1, 2, 3)))[0]) for image in shuffled[0]]
     np.testing.assert_array_equal(shuffled[1].argmax(axis=1), y[rows])
@@ -120,7 +127,7 @@ def test_train_recipe_history_and_target(tiny):
 
 
 def test_seed_recipe_with_cnn1_and_numpy_input(tiny):
-    result = ft.train_recipe(*tiny, ft.SEED.with_(epochs=1), model=recap.build_cnn1(),
+    result = ft.train_recipe(*tiny, ft.SEED.with_(epochs=1), model=build_cnn1(),
                              target=None, mode=FULL)
     assert result.epochs == 1 and result.time_to_target is None
     assert 0 <= result.test_accuracy <= 1
@@ -166,7 +173,7 @@ def test_bad_arguments_are_clear_value_errors(tiny):
     with pytest.raises(ValueError, match="warmup_steps < total_steps"):
         ft.WarmupCosine(0.01, total_steps=10, warmup_steps=10)
     with pytest.raises(ValueError, match="differ in length"):
-        ft.make_dataset(tiny[0], tiny[1][:5], 8, training=True)
+        ft.fast_dataset(tiny[0], tiny[1][:5], 8, training=True)
 
 
 def test_one_hot_accepts_labels_and_one_hot():

@@ -5,23 +5,23 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers import grading
+from helpers import checks
 
 
 @pytest.mark.parametrize("value", [320, np.int64(320), 320.0, np.float32(320), np.array(320)])
 def test_integer_answers_in_any_numeric_form_are_accepted(value):
-    grading.check_integer(value, 320)
+    checks.check_integer(value, 320)
 
 
 @pytest.mark.parametrize("value", [True, "320", None, 320.5, [320]])
 def test_non_integer_answers_are_rejected(value):
     with pytest.raises(AssertionError):
-        grading.check_integer(value, 320)
+        checks.check_integer(value, 320)
 
 
 def test_typical_mistake_gets_its_hint_and_not_the_answer():
     with pytest.raises(AssertionError, match="forgot the bias") as err:
-        grading.check_integer(288, 320, "conv_params", {288: "forgot the bias"})
+        checks.check_integer(288, 320, "conv_params", {288: "forgot the bias"})
     assert "320" not in str(err.value)
 
 
@@ -31,54 +31,54 @@ def test_typical_mistake_gets_its_hint_and_not_the_answer():
      "26 x 26 x 32", "(26, 26, 32)", "(None, 26, 26, 32)", "26×26×32"],
 )
 def test_shapes_in_any_sequence_form_are_accepted(shape):
-    grading.check_shape(shape, (26, 26, 32))
+    checks.check_shape(shape, (26, 26, 32))
 
 
 def test_one_dimensional_shape_may_be_a_plain_int():
-    grading.check_shape(5408, (5408,))
+    checks.check_shape(5408, (5408,))
 
 
 def test_wrong_shape_is_rejected_with_hint():
     with pytest.raises(AssertionError, match="padding"):
-        grading.check_shape((28, 28, 32), (26, 26, 32), mistakes={(28, 28, 32): "padding"})
+        checks.check_shape((28, 28, 32), (26, 26, 32), mistakes={(28, 28, 32): "padding"})
 
 
 def test_arrays_compare_by_shape_and_value():
-    grading.check_array([[1.0, 2.0]], np.array([[1, 2]]))
+    checks.check_array([[1.0, 2.0]], np.array([[1, 2]]))
     with pytest.raises(AssertionError, match="shape"):
-        grading.check_array([1.0, 2.0], np.array([[1, 2]]))
+        checks.check_array([1.0, 2.0], np.array([[1, 2]]))
     with pytest.raises(AssertionError, match="wrong values"):
-        grading.check_array([[1.0, 2.5]], np.array([[1, 2]]))
+        checks.check_array([[1.0, 2.5]], np.array([[1, 2]]))
 
 
 def test_multiple_choice_ignores_case_order_and_separators():
-    grading.check_choice("b", "B")
-    grading.check_choice("a, c", {"C", "A"})
-    grading.check_choice(["c", "a"], "A C")
-    grading.check_choice("AC", {"A", "C"})       # letters run together
-    grading.check_choice("a and c", {"A", "C"})
-    grading.check_choice("{'A', 'C'}", {"A", "C"})
+    checks.check_choice("b", "B")
+    checks.check_choice("a, c", {"C", "A"})
+    checks.check_choice(["c", "a"], "A C")
+    checks.check_choice("AC", {"A", "C"})       # letters run together
+    checks.check_choice("a and c", {"A", "C"})
+    checks.check_choice("{'A', 'C'}", {"A", "C"})
     with pytest.raises(AssertionError):
-        grading.check_choice("AB", {"A", "C"})
+        checks.check_choice("AB", {"A", "C"})
     with pytest.raises(AssertionError):
-        grading.check_choice("A", {"A", "C"})
+        checks.check_choice("A", {"A", "C"})
 
 
 def test_check_raises_needs_the_right_exception():
     def bad(x):
         raise ValueError(x)
 
-    grading.check_raises(bad, 1)
+    checks.check_raises(bad, 1)
     with pytest.raises(AssertionError, match="should raise ValueError"):
-        grading.check_raises(lambda x: x, 1)
+        checks.check_raises(lambda x: x, 1)
     with pytest.raises(AssertionError, match="raised KeyError"):
-        grading.check_raises(lambda: {}["x"])
+        checks.check_raises(lambda: {}["x"])
 
 
 @pytest.mark.parametrize("text", ["26x26", "twenty-six", "26.5x26x32", ""])
 def test_shape_strings_that_are_not_shapes_are_rejected(text):
     with pytest.raises(AssertionError):
-        grading.check_shape(text, (26, 26, 32))
+        checks.check_shape(text, (26, 26, 32))
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -86,7 +86,7 @@ def test_shape_strings_that_are_not_shapes_are_rejected(text):
     (0.0420, 1 / 512 + 1 / 25), ((5.33, 4.0, 3.0), (16 / 3, 4.0, 3.0)), (0.0, 0.0),
     (-1.5, -1.5), (3.12, 3.12), (123457, 123456.7)])
 def test_answers_to_three_significant_digits_are_accepted(value, expected):
-    grading.check_significant(value, expected, "x", digits=3)
+    checks.check_significant(value, expected, "x", digits=3)
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -94,13 +94,13 @@ def test_answers_to_three_significant_digits_are_accepted(value, expected):
     ("five", 5.0), (0.01, 0.0)])
 def test_answers_off_in_the_third_significant_digit_are_rejected(value, expected):
     with pytest.raises(AssertionError):
-        grading.check_significant(value, expected, "x", digits=3)
+        checks.check_significant(value, expected, "x", digits=3)
 
 
 def test_four_significant_digits_of_a_ratio():
-    grading.check_significant(0.1189, 1 / 128 + 1 / 9, digits=4)
+    checks.check_significant(0.1189, 1 / 128 + 1 / 9, digits=4)
     with pytest.raises(AssertionError):
-        grading.check_significant(0.1192, 1 / 128 + 1 / 9, digits=4)
+        checks.check_significant(0.1192, 1 / 128 + 1 / 9, digits=4)
 
 
 class _Func:
@@ -119,13 +119,13 @@ class _Func:
     ("", 0),  # the grader found no definition (an alias): not judged
 ])
 def test_loop_depth_counts_nested_loops_and_comprehensions(source, depth):
-    assert grading.loop_depth(_Func(source)) == depth
+    assert checks.loop_depth(_Func(source)) == depth
 
 
 def test_loop_depth_reads_a_real_function():
     def pairs(a, b):
         return [(x, y) for x in a for y in b]
 
-    assert grading.loop_depth(pairs) == 2
+    assert checks.loop_depth(pairs) == 2
     with pytest.raises(AssertionError, match="no loops"):
-        grading.check_loop_depth(pairs, 1, "no loops over pairs")
+        checks.check_loop_depth(pairs, 1, "no loops over pairs")

@@ -14,8 +14,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers import nbgrader_pipeline as pipe
-from helpers.instructor.cli import main
+from course_admin import nbgrader_pipeline as pipe
+from course_admin.cli import main
 
 pytestmark = pytest.mark.nbgrader
 

@@ -1,4 +1,5 @@
-"""helpers.inception_costs: per-branch costs, slide arithmetic, GoogLeNet tables, grid reduction."""
+"""helpers.lectures.inception_costs: per-branch costs, slide arithmetic, GoogLeNet tables,
+grid reduction."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import keras
 import matplotlib
 import pytest
 
-from helpers import inception_costs as ic
 from helpers.architectures import inception as inc
+from helpers.lectures import inception_costs as ic
 
 matplotlib.use("Agg")
 

@@ -1,4 +1,4 @@
-"""Tests of helpers.initialisation: the schemes' standard deviations, what they do to
+"""Tests of helpers.nn.initialisation: the schemes' standard deviations, what they do to
 activations over ten layers, the histogram grid, and zero initialisation's symmetry."""
 
 import helpers  # noqa: F401  (sets TensorFlow's environment before keras is imported)
@@ -11,7 +11,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from helpers.initialisation import (
+from helpers.lectures.initialisation_study import zero_init_symmetry_demo
+from helpers.mode import RunMode
+from helpers.nn.initialisation import (
     SCHEMES,
     build_mlp,
     distinct_columns,
@@ -21,9 +23,7 @@ from helpers.initialisation import (
     init_weights,
     keras_initializer,
     plot_activation_histograms,
-    zero_init_symmetry_demo,
 )
-from helpers.mode import RunMode
 
 SIZE = {"width": 256, "batch": 500}  # smaller than the lecture's 500 x 1000: same behaviour
 

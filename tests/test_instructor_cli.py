@@ -23,11 +23,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers import nbgrader_pipeline as pipe
-from helpers.instructor import records
-from helpers.instructor.cli import main
-from helpers.instructor.grading import submission_digest
-from helpers.instructor.report import hidden_leaks, split_hidden
+from course_admin import nbgrader_pipeline as pipe
+from course_admin import records
+from course_admin.cli import main
+from course_admin.grading import submission_digest
+from course_admin.report import hidden_leaks, split_hidden
 
 pytestmark = pytest.mark.nbgrader
 
@@ -293,7 +293,7 @@ def test_collect(tmp_path: Path) -> None:
     with zipfile.ZipFile(archive, "w") as zf:
         for path in inbox.rglob("*"):
             zf.write(path, path.relative_to(inbox))
-    from helpers.instructor.collect import collect
+    from course_admin.collect import collect
 
     report = collect(archive, course, "mini")
     assert sorted(report.copied) == ["alice/mini", "bob/mini", "dave/mini"]
@@ -322,7 +322,7 @@ def test_release_registers(tmp_path: Path, capsys: pytest.CaptureFixture) -> Non
 
 
 def test_crashing_cell_is_replaced_only_when_not_locked(tmp_path: Path) -> None:
-    from helpers.instructor.crash import CRASH_SOURCE, neutralise_cell
+    from course_admin.crash import CRASH_SOURCE, neutralise_cell
 
     path = tmp_path / "mini.ipynb"
     shutil.copy2(CORPUS / "s07_kernel_crash" / "mini" / "mini.ipynb", path)

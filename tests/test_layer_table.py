@@ -9,8 +9,8 @@ import keras
 import pandas as pd
 import pytest
 
-from helpers import conv_arithmetic as ca
-from helpers.layer_table import COLUMNS, layer_table, layer_table_totals
+from helpers.arithmetic import conv_arithmetic as ca
+from helpers.arithmetic.layer_table import COLUMNS, layer_table, layer_table_totals
 
 layers = keras.layers
 

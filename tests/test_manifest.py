@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import course_manifest as cm
-from helpers import nbgrader_pipeline as pipe
+from course_admin import manifest as cm
+from course_admin import nbgrader_pipeline as pipe
 
 ROOT = Path(__file__).resolve().parent.parent
 HOW_TO = "see the comment at the end of course/manifest.toml for how to add an entry"
@@ -74,7 +74,7 @@ def test_goals_come_from_a_learning_goals_cell(manifest):
 def test_syllabus_is_up_to_date(manifest):
     stored = (ROOT / "course" / "SYLLABUS.md").read_text(encoding="utf-8")
     assert stored == cm.syllabus_markdown(manifest), (
-        "course/SYLLABUS.md is out of date: run `python -m helpers.course_manifest syllabus`")
+        "course/SYLLABUS.md is out of date: run `python -m course_admin.manifest syllabus`")
 
 
 def test_syllabus_shows_order_goals_times_points_and_dates(manifest):

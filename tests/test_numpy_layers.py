@@ -11,9 +11,9 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import numpy_layers as nl
-from helpers.bn_folding import conv_bn_model, fold_conv_bn, max_abs_difference
-from helpers.gradient_check import numeric_gradient, rel_error
+from helpers.nn import numpy_layers as nl
+from helpers.nn.bn_folding import conv_bn_model, fold_conv_bn, max_abs_difference
+from helpers.nn.gradient_check import numeric_gradient, rel_error
 
 
 def _rng(seed=0):
@@ -224,7 +224,7 @@ def test_fold_batchnorm_checks_the_statistics_match_the_kernel():
 
 @pytest.mark.parametrize("kind,groups", [("batch", 1), ("layer", 1), ("instance", 1), ("group", 3)])
 def test_norm_group_picture_agrees_with_the_axes_normalise_averages_over(kind, groups):
-    from helpers.normalisation_plots import norm_group_ids
+    from helpers.nn.normalisation_groups import norm_group_ids
 
     x = _rng(12).normal(size=(4, 3, 3, 6))
     out = nl.normalise(x, kind, groups=groups)

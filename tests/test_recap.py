@@ -1,4 +1,5 @@
-"""Lecture 01 helpers (helpers/recap.py): the seed's data preparation, cnn1, training, plots."""
+"""Lecture 01 helpers (helpers/lectures/recap.py): the seed's data preparation, cnn1,
+training, plots."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ import pytest
 from sklearn.metrics import confusion_matrix
 from sklearn.model_selection import train_test_split
 
-from helpers import recap
-from helpers.conv_arithmetic import conv2d_params, dense_params
+from helpers.architectures.small import build_cnn1, build_cnn_deeper
+from helpers.arithmetic.conv_arithmetic import conv2d_params, dense_params
 from helpers.data import CLASS_NAMES, fashion_mnist_csv
+from helpers.lectures import recap
 from helpers.mode import FAST_ENV_VAR, RunMode
 
 FAST, FULL = RunMode(fast=True), RunMode(fast=False)
@@ -56,7 +58,7 @@ def _random_data(n_train, n_val=50, n_test=50, seed=0):
 
 
 def test_cnn1_has_the_lectures_693962_parameters_and_layer_shapes():
-    model = recap.build_cnn1()
+    model = build_cnn1()
     assert model.count_params() == 693_962
     shapes = [tuple(layer.output.shape[1:]) for layer in model.layers]
     assert shapes == [(26, 26, 32), (26, 26, 32), (13, 13, 32), (13, 13, 32), (5408,),
@@ -68,24 +70,24 @@ def test_cnn1_has_the_lectures_693962_parameters_and_layer_shapes():
 
 
 def test_same_seed_builds_identical_initial_weights():
-    a, b = recap.build_cnn1(seed=13), recap.build_cnn1(seed=13)
+    a, b = build_cnn1(seed=13), build_cnn1(seed=13)
     for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
         np.testing.assert_array_equal(wa, wb)
 
 
 def test_deeper_model_has_more_conv_blocks_and_outputs_class_probabilities():
-    model = recap.build_cnn_deeper()
+    model = build_cnn_deeper()
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     assert [c.filters for c in convs] == [32, 64]
     assert tuple(model.layers[-1].output.shape) == (None, 10)
     probs = model.predict(np.zeros((2, 28, 28, 1), np.float32), verbose=0)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
-    assert recap.build_cnn_deeper().count_params() == 421_642
-    assert recap.build_cnn_deeper(filters=(32, 64, 128)).layers[-3].output.shape[1] == 3 * 3 * 128
+    assert build_cnn_deeper().count_params() == 421_642
+    assert build_cnn_deeper(filters=(32, 64, 128)).layers[-3].output.shape[1] == 3 * 3 * 128
 
 
 def test_one_valid_block_without_dropout_is_cnn1_without_its_dropout_layer():
-    model = recap.build_cnn_deeper(filters=(32,), padding="valid", dropout=0.0)
+    model = build_cnn_deeper(filters=(32,), padding="valid", dropout=0.0)
     assert model.count_params() == 693_962
     assert not any(isinstance(layer, keras.layers.Dropout) for layer in model.layers)
 
@@ -125,7 +127,7 @@ def test_prepare_csv_data_on_the_real_csvs_gives_48000_12000_10000_images():
 
 def test_train_in_fast_mode_runs_one_epoch_on_at_most_4000_images():
     data = _random_data(4500, n_val=2500)
-    result = recap.train(recap.build_cnn1(), data, epochs=10, mode=FAST)
+    result = recap.train(build_cnn1(), data, epochs=10, mode=FAST)
     assert result.epochs == 1 and result.n_train == 4000
     assert set(result.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert all(len(v) == 1 for v in result.history.values())
@@ -134,12 +136,12 @@ def test_train_in_fast_mode_runs_one_epoch_on_at_most_4000_images():
 
 def test_train_reads_the_fast_switch_from_the_environment(monkeypatch):
     monkeypatch.setenv(FAST_ENV_VAR, "1")
-    result = recap.train(recap.build_cnn1(), _random_data(4100), epochs=3)
+    result = recap.train(build_cnn1(), _random_data(4100), epochs=3)
     assert result.epochs == 1 and result.n_train == 4000
 
 
 def test_train_in_full_mode_uses_all_epochs_and_images():
-    result = recap.train(recap.build_cnn1(), _random_data(300), epochs=2, batch_size=128,
+    result = recap.train(build_cnn1(), _random_data(300), epochs=2, batch_size=128,
                          mode=FULL)
     assert result.epochs == 2 and result.n_train == 300
     assert len(result.history["val_accuracy"]) == 2
@@ -147,7 +149,7 @@ def test_train_in_full_mode_uses_all_epochs_and_images():
 
 def test_evaluate_returns_accuracy_consistent_with_its_predictions():
     data = _random_data(100, n_test=2300)
-    model = recap.build_cnn1()
+    model = build_cnn1()
     recap.train(model, data, epochs=1, mode=FAST)
     res = recap.evaluate(model, data.x_test, data.y_test, mode=FAST)
     assert len(res.y_true) == len(res.y_pred) == len(res.x) == 2000

@@ -9,7 +9,7 @@ import keras
 import pytest
 
 from helpers.architectures.classic import build_lenet5
-from helpers.receptive_field import (
+from helpers.arithmetic.receptive_field import (
     measured_receptive_field,
     model_receptive_fields,
     receptive_field,

@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.instructor import reference_check as rc
+from course_admin import reference_check as rc
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,16 +33,17 @@ def test_questions_ask_for_the_functions_their_reference_defines() -> None:
 
 
 @pytest.mark.parametrize("code", [
-    "def unfreeze_top(model, n):\n    return tr.unfreeze_top(model, n)",  # the setup's alias
-    "from helpers.transfer import unfreeze_top",
-    "import helpers.transfer as t\nunfreeze_top = t.unfreeze_top",
-    "import helpers\nunfreeze_top = helpers.transfer.unfreeze_top",
+    # the setup's alias
+    "def unfreeze_top(model, n):\n    return fine_tuning.unfreeze_top(model, n)",
+    "from helpers.training.fine_tuning import unfreeze_top",
+    "import helpers.training.fine_tuning as t\nunfreeze_top = t.unfreeze_top",
+    "import helpers\nunfreeze_top = helpers.training.fine_tuning.unfreeze_top",
 ])
 def test_calling_the_course_implementation_is_found(code: str) -> None:
     source, sub = with_answers("ps07", {"q2_answer": code})
     found = rc.check(source, sub)
     assert list(found) == ["q2_answer"]
-    assert found["q2_answer"] == (["helpers.transfer.unfreeze_top"], ["q2_tests"])
+    assert found["q2_answer"] == (["helpers.training.fine_tuning.unfreeze_top"], ["q2_tests"])
 
 
 def test_a_helper_cell_the_student_added_counts_too() -> None:

@@ -1,7 +1,7 @@
 """The grading sandbox (bubblewrap) itself: what a student's process can and cannot reach.
 
-Each test runs a small Python program in :func:`helpers.instructor.sandbox.grading_sandbox`
-through the same :func:`helpers.instructor.runner.run_command` the grading jobs use.
+Each test runs a small Python program in :func:`course_admin.sandbox.grading_sandbox`
+through the same :func:`course_admin.runner.run_command` the grading jobs use.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers.instructor import sandbox as sb
-from helpers.instructor.runner import run_command
+from course_admin import sandbox as sb
+from course_admin.runner import run_command
 
 ROOT = Path(__file__).resolve().parent.parent
 

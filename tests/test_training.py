@@ -9,8 +9,9 @@ import keras
 import numpy as np
 import pytest
 
+from helpers.data import Splits, fashion_mnist_splits
 from helpers.mode import RunMode
-from helpers.training import FitResult, Splits, fashion_mnist_splits, fit_and_evaluate
+from helpers.training.recipe import FitResult, fit_and_evaluate
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""Tests of helpers.transfer: task splits, freezing, the comparison and the ImageNet path."""
+"""Tests of helpers.lectures.transfer and helpers.training.fine_tuning: task splits, freezing,
+the comparison and the ImageNet path."""
 
 import helpers  # noqa: F401  (sets TensorFlow's environment before keras is imported)
 
@@ -12,9 +13,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from helpers import transfer as tr
+from helpers.architectures.small import build_transfer_cnn
 from helpers.data import CLASS_NAMES, FashionMNIST
+from helpers.lectures import transfer as tr
 from helpers.mode import RunMode
+from helpers.training import fine_tuning
 
 # run_functions_eagerly (fixture `eager`) does not reach tf.data, and TensorFlow says so
 pytestmark = pytest.mark.filterwarnings("ignore:Even though the:UserWarning")
@@ -126,32 +129,32 @@ CONV, BN, HEAD = (36, 288, 1152), (8, 16, 32), 136 + 45
 
 
 def _model() -> keras.Model:
-    return tr.build_cnn(5, (4, 8, 16), head_units=8)
+    return build_transfer_cnn(5, (4, 8, 16), head_units=8)
 
 
 def test_build_cnn_names_blocks_and_features():
     model = _model()
-    blocks = tr.conv_blocks(model)
+    blocks = fine_tuning.conv_blocks(model)
     assert [[la.name for la in b] for b in blocks][0] == [
         "block1_conv", "block1_bn", "block1_relu", "block1_pool"]
     assert len(blocks) == 3
-    assert tr.feature_extractor(model).output.shape == (None, 16)
-    assert tr.trainable_parameter_count(model) == sum(CONV) + sum(BN) + HEAD
+    assert fine_tuning.feature_extractor(model).output.shape == (None, 16)
+    assert fine_tuning.trainable_parameter_count(model) == sum(CONV) + sum(BN) + HEAD
 
 
 @pytest.mark.parametrize("k", [0, 1, 2, 3])
 def test_freeze_up_to_sets_flags_and_trainable_counts(k):
-    model = tr.freeze_up_to(_model(), k)
-    for i, block in enumerate(tr.conv_blocks(model), 1):
+    model = fine_tuning.freeze_up_to(_model(), k)
+    for i, block in enumerate(fine_tuning.conv_blocks(model), 1):
         assert all(layer.trainable == (i > k) for layer in block)
-    assert tr.trainable_parameter_count(model) == sum(CONV[k:]) + sum(BN[k:]) + HEAD
-    no_bn = tr.freeze_up_to(_model(), k, train_bn=False)
-    assert tr.trainable_parameter_count(no_bn) == sum(CONV[k:]) + HEAD
+    assert fine_tuning.trainable_parameter_count(model) == sum(CONV[k:]) + sum(BN[k:]) + HEAD
+    no_bn = fine_tuning.freeze_up_to(_model(), k, train_bn=False)
+    assert fine_tuning.trainable_parameter_count(no_bn) == sum(CONV[k:]) + HEAD
 
 
 def test_freeze_base_leaves_the_head_and_frozen_bn_runs_in_inference_mode():
-    model = tr.freeze_base(_model())
-    assert tr.trainable_parameter_count(model) == HEAD
+    model = fine_tuning.freeze_base(_model())
+    assert fine_tuning.trainable_parameter_count(model) == HEAD
     assert model.get_layer("head_out").trainable and not model.get_layer("block3_bn").trainable
     x = np.random.default_rng(0).random((8, 28, 28, 1), dtype=np.float32)
     np.testing.assert_allclose(model(x, training=True), model(x, training=False), atol=1e-6)
@@ -159,28 +162,29 @@ def test_freeze_base_leaves_the_head_and_frozen_bn_runs_in_inference_mode():
 
 @pytest.mark.parametrize("n", [0, 1, 2, 3])
 def test_unfreeze_top_trains_convs_of_the_top_blocks_and_keeps_bn_frozen(n):
-    model = tr.unfreeze_top(tr.freeze_base(tr.unfreeze_top(_model(), 3)), n)
-    assert tr.trainable_parameter_count(model) == sum(CONV[3 - n:]) + HEAD
+    model = fine_tuning.unfreeze_top(
+        fine_tuning.freeze_base(fine_tuning.unfreeze_top(_model(), 3)), n)
+    assert fine_tuning.trainable_parameter_count(model) == sum(CONV[3 - n:]) + HEAD
     assert not any(la.trainable for la in model.layers
                    if isinstance(la, keras.layers.BatchNormalization))
 
 
 def test_out_of_range_block_counts_raise_value_errors():
     with pytest.raises(ValueError, match="0 <= k <= 3"):
-        tr.freeze_up_to(_model(), 4)
+        fine_tuning.freeze_up_to(_model(), 4)
     with pytest.raises(ValueError, match="0 <= n <= 3"):
-        tr.unfreeze_top(_model(), -1)
+        fine_tuning.unfreeze_top(_model(), -1)
     with pytest.raises(ValueError, match="copy_blocks"):
-        tr.transfer_model(_model(), copy_blocks=5)
+        fine_tuning.transfer_model(_model(), copy_blocks=5)
     plain = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
     with pytest.raises(ValueError, match="block"):
-        tr.conv_blocks(plain)
+        fine_tuning.conv_blocks(plain)
 
 
 def test_transfer_model_copies_the_first_blocks_and_leaves_the_pretrained_model_alone():
     source = _model()
     before = [w.copy() for w in source.get_weights()]
-    model = tr.transfer_model(source, num_classes=3, copy_blocks=2, head_units=8, seed=1)
+    model = fine_tuning.transfer_model(source, num_classes=3, copy_blocks=2, head_units=8, seed=1)
     assert model.output.shape == (None, 3)
     for name in ("block1_conv", "block2_conv", "block2_bn"):
         for a, b in zip(model.get_layer(name).get_weights(),
@@ -203,7 +207,7 @@ def test_comparison_table_has_one_row_per_method_and_one_column_per_label_count(
     params = runs[runs.labels_per_class == 2].set_index("method")["trainable_params"]
     assert params["frozen + new head"] < params["fine-tune top block"] < params[
         "fine-tune all blocks"] < params["scratch"]
-    fig = tr.plot_comparison(table)
+    fig = tr.plot_methods(table)
     ax = fig.axes[0]
     assert ax.get_xscale() == "log" and "per class" in ax.get_xlabel()
     assert "accuracy" in ax.get_ylabel() and len(ax.get_lines()) == len(tr.METHODS)

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from helpers.instructor import wire
+from course_admin import wire
 
 
 def cross(value: object) -> object:

@@ -37,7 +37,7 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from helpers.conv_arithmetic import conv_output_size
+from helpers.arithmetic.conv_arithmetic import conv_output_size
 
 SMALL_INPUT_SIDE = 64
 """``small_input=None`` builds the small variant when ``min(H, W)`` is below this."""

@@ -9,7 +9,8 @@
   Inception-ResNet-A/B/C residual blocks (blocks only, no whole v4 network).
 
 Shapes are channels-last ``(H, W, C)`` without the batch axis.  Multiply-adds come from
-:func:`helpers.layer_table.layer_table`; on a 28x28x256 input the naive module (128, 192, 96)
+:func:`helpers.arithmetic.layer_table.layer_table`; on a 28x28x256 input the naive module
+(128, 192, 96)
 gives 28x28x672 and 854,196,224 MACs, the bottleneck module (128, 64->192, 64->96, pool->64)
 28x28x480 and 271,351,808 MACs.
 """

@@ -31,7 +31,7 @@ import keras  # helpers/__init__.py, which sets TensorFlow's environment, has al
 import pandas as pd
 from keras import layers
 
-from helpers import conv_arithmetic as ca
+from helpers.arithmetic import conv_arithmetic as ca
 
 # (pointwise filters, stride of the depthwise convolution) of the 13 separable blocks.
 MOBILENET_V1_BLOCKS: tuple[tuple[int, int], ...] = (
@@ -159,7 +159,7 @@ def mobilenet_v1_table(
     num_classes: int = 1000,
 ) -> pd.DataFrame:
     """Table 1 of the MobileNet paper, one row per layer (the "5x" row expanded), computed
-    with :mod:`helpers.conv_arithmetic`.
+    with :mod:`helpers.arithmetic.conv_arithmetic`.
 
     Columns: ``type_stride`` ("Conv / s2", "Conv dw / s1", ...), ``filter_shape``
     ("3x3x3x32", "3x3x32 dw", "1x1x32x64", "Pool 7x7", "1024x1000"), ``input_size``

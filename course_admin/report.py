@@ -1,0 +1,191 @@
+"""Feedback without hidden tests, and the grade reports (CSV and PNG).
+
+nbgrader's ``generate_feedback`` renders the autograded notebooks, whose test cells carry the
+hidden tests (restored from the gradebook to run them), so its HTML shows the hidden test
+source and the tracebacks of failing hidden asserts (nbgrader issue #917). :func:`feedback`
+renders sanitised copies instead: hidden-test blocks cut from every cell, and a traceback that
+quotes a hidden line replaced by "a hidden test failed".
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+from course_admin import records
+from course_admin.grading import _CONFIG_TAIL
+from course_admin.runner import run_nbgrader
+
+_BEGIN = re.compile(r"^\s*#+\s*BEGIN HIDDEN TESTS\s*$")
+_END = re.compile(r"^\s*#+\s*END HIDDEN TESTS\s*$")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def split_hidden(source: str) -> tuple[str, list[str]]:
+    """(source without its hidden-test blocks, the hidden lines)."""
+    keep, hidden, inside = [], [], False
+    for line in source.splitlines():
+        if _BEGIN.match(line):
+            inside = True
+        elif _END.match(line):
+            inside = False
+        elif inside:
+            hidden.append(line)
+        else:
+            keep.append(line)
+    return "\n".join(keep), hidden
+
+
+def sanitise(nb: nbformat.NotebookNode) -> list[str]:
+    """Cut hidden tests out of ``nb`` in place; return the hidden lines removed."""
+    removed: list[str] = []
+    for cell in nb.cells:
+        if "HIDDEN TESTS" not in cell.source:
+            continue
+        cell.source, hidden = split_hidden(cell.source)
+        removed += hidden
+        quoted = [h.strip() for h in hidden if len(h.strip()) > 3]
+        for output in cell.get("outputs", []):
+            if output.output_type != "error":
+                continue
+            text = _ANSI.sub("", "\n".join(output.traceback) + "\n" + output.evalue)
+            if any(q in text for q in quoted):
+                output.evalue = "a hidden test failed"
+                output.traceback = [f"{output.ename}: a hidden test failed"]
+    return removed
+
+
+def hidden_leaks(page: str, hidden: list[str]) -> list[str]:
+    """Hidden lines (longer than 8 characters) readable in an HTML page's text."""
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))
+    leaks = [h.strip() for h in hidden if len(h.strip()) > 8 and h.strip() in text]
+    return leaks + (["BEGIN HIDDEN TESTS"] if "BEGIN HIDDEN TESTS" in text else [])
+
+
+def feedback(course_root: Path, assignment: str, students: list[str] | None = None
+             ) -> dict[str, list[Path]]:
+    """Write ``feedback/<student>/<assignment>/*.html`` for every autograded (or the chosen)
+    student; return student -> pages. Raises RuntimeError if a page would leak a hidden test."""
+    graded = sorted({p.parent.parent.name for p in
+                     (course_root / "autograded").glob(f"*/{assignment}/*.ipynb")
+                     if not p.parent.parent.name.startswith(".")})
+    students = [s for s in graded if students is None or s in students]
+    out: dict[str, list[Path]] = {}
+    if not students:
+        return out
+    with tempfile.TemporaryDirectory(prefix="course-feedback-") as tmp:
+        work = Path(tmp)
+        config = (course_root / "nbgrader_config.py").read_text()
+        (work / "nbgrader_config.py").write_text(config + _CONFIG_TAIL.format(cell_timeout=120))
+        shutil.copy2(course_root / "gradebook.db", work / "gradebook.db")
+        hidden: list[str] = []
+        for student in students:
+            src = course_root / "autograded" / student / assignment
+            dest = work / "autograded" / student / assignment
+            shutil.copytree(src, dest)
+            for path in dest.glob("*.ipynb"):
+                nb = nbformat.read(path, as_version=4)
+                hidden += sanitise(nb)
+                nbformat.write(nb, path)
+        args = ["generate_feedback", assignment, "--force"]
+        if len(students) == 1:
+            args += ["--student", students[0]]
+        status, log = run_nbgrader(work, args, 1800)
+        if status != 0:
+            raise RuntimeError(f"nbgrader generate_feedback failed:\n{log[-4000:]}")
+        for student in students:
+            made = work / "feedback" / student / assignment
+            for page in made.glob("*.html"):
+                leaks = hidden_leaks(page.read_text(), hidden)
+                if leaks:
+                    raise RuntimeError(f"{page.name} of {student} leaks hidden tests: {leaks}")
+            target = course_root / "feedback" / student / assignment
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.copytree(made, target)
+            out[student] = sorted(target.glob("*.html"))
+    return out
+
+
+def question_stats(course_root: Path, assignment: str) -> tuple[list[dict], dict[str, float]]:
+    """(one row per grade cell: n, mean, max_score, pass_rate, zeros; student -> total)."""
+    from nbgrader.api import Gradebook
+
+    rows: dict[str, list[float]] = {}
+    maxima: dict[str, float] = {}
+    totals: dict[str, float] = {}
+    with Gradebook(records.gradebook_url(course_root)) as gb:
+        for sub in gb.find_assignment(assignment).submissions:
+            totals[sub.student.id] = float(sub.score)
+            for nb in sub.notebooks:
+                for grade in nb.grades:
+                    key = f"{nb.name}/{grade.name}"
+                    rows.setdefault(key, []).append(float(grade.score or 0.0))
+                    maxima[key] = float(grade.max_score)
+    stats = []
+    for key, scores in sorted(rows.items()):
+        full = maxima[key]
+        stats.append({
+            "question": key, "n": len(scores), "max_score": full,
+            "mean": round(sum(scores) / len(scores), 4),
+            "pass_rate": round(sum(s >= full for s in scores) / len(scores), 4),
+            "zeros": sum(s == 0 for s in scores),
+        })
+    return stats, totals
+
+
+def report(course_root: Path, assignment: str, out_dir: Path) -> list[Path]:
+    """grades.csv (nbgrader export), questions.csv and three PNG plots in ``out_dir``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    grades_csv = out_dir / "grades.csv"
+    status, log = run_nbgrader(course_root, ["export", "--to", str(grades_csv)], 600)
+    if status != 0:
+        raise RuntimeError(f"nbgrader export failed:\n{log[-4000:]}")
+    stats, totals = question_stats(course_root, assignment)
+    questions_csv = out_dir / f"{assignment}_questions.csv"
+    with questions_csv.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(stats[0]) if stats else ["question"])
+        writer.writeheader()
+        writer.writerows(stats)
+    written = [grades_csv, questions_csv]
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.hist(list(totals.values()), bins=max(5, min(20, len(totals))), color="tab:blue")
+    ax.set(title=f"{assignment}: total score", xlabel="points", ylabel="students")
+    written.append(_save(fig, out_dir / f"{assignment}_score_histogram.png"))
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.bar([s["question"].split("/")[-1] for s in stats], [s["pass_rate"] for s in stats])
+    ax.set(title=f"{assignment}: pass rate per question", ylabel="full marks (fraction)",
+           ylim=(0, 1))
+    ax.tick_params(axis="x", rotation=45)
+    written.append(_save(fig, out_dir / f"{assignment}_pass_rate.png"))
+
+    entries = {e["student"]: e for e in records.journal_for(course_root).entries(assignment)}
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    names = sorted(entries)
+    ax.barh(names, [entries[n]["seconds"] for n in names], color="tab:orange")
+    ax.set(title=f"{assignment}: grading time per submission", xlabel="seconds")
+    ax.tick_params(axis="y", labelsize=6)
+    written.append(_save(fig, out_dir / f"{assignment}_time_per_submission.png"))
+    return written
+
+
+def _save(fig: object, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return path

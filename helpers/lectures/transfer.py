@@ -1,0 +1,386 @@
+"""Transfer learning on FashionMNIST, offline: a source task, a few-label target task, recipes.
+
+* **Source task**: classes 0-4 (T-shirt/top, Trouser, Pullover, Dress, Coat), every training
+  image of those classes.  A small CNN
+  (:func:`~helpers.architectures.small.build_transfer_cnn`) is pretrained on it.
+* **Target task**: classes 5-9 (Sandal, Shirt, Sneaker, Bag, Ankle boot) relabelled 0-4, with
+  only ``N`` labelled training images per class (seeded); its test set is the official test
+  images of classes 5-9.
+
+Recipes compared on the target task (:func:`compare_methods`): training from scratch; a
+frozen feature extractor with a new Keras head; a logistic regression on extracted features;
+fine-tuning the top block, then all blocks, after the head has converged, at 0.1x the learning
+rate.  :func:`layer_transferability` freezes the first ``k`` blocks (Yosinski et al. 2014).
+
+Images are float32 ``(N, 28, 28, 1)`` in ``[0, 1]``, labels int32 ``(N,)``.  Convention:
+BatchNormalization layers of pretrained blocks stay frozen (inference mode) when fine-tuning,
+as the Keras transfer-learning guide recommends; in Keras 3 a BN layer with
+``trainable=False`` always normalises with its moving statistics.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import socket
+import threading
+import time
+import warnings
+from dataclasses import dataclass, replace
+
+import keras  # helpers/__init__.py, which sets TensorFlow's environment, has already run
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from helpers.architectures.small import build_transfer_cnn
+from helpers.data import FashionMNIST, Splits, as_images, load_fashion_mnist
+from helpers.mode import RunMode
+from helpers.training.fine_tuning import (
+    conv_blocks,
+    feature_extractor,
+    freeze_base,
+    freeze_up_to,
+    trainable_parameter_count,
+    transfer_model,
+    unfreeze_top,
+)
+from helpers.training.recipe import FitResult, fit_and_evaluate
+
+SOURCE_CLASSES: tuple[int, ...] = (0, 1, 2, 3, 4)
+TARGET_CLASSES: tuple[int, ...] = (5, 6, 7, 8, 9)
+METHODS: tuple[str, ...] = (
+    "scratch", "frozen + new head", "linear (logistic regression)",
+    "fine-tune top block", "fine-tune all blocks",
+)
+MOBILENET_V2_FILE = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5"
+MOBILENET_V2_URL = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/"
+
+
+@dataclass(frozen=True)
+class TransferConfig:
+    """Model, data and training budget of the transfer experiments (one recipe for all).
+
+    A target run of ``n`` images trains ``target_epochs(n)`` epochs: about
+    ``target_image_epochs`` images seen, clipped to ``[min_epochs, max_epochs]``.
+    ``None`` for ``n_source`` / ``n_test`` means all images.  ``frozen_blocks``: the values
+    of ``k`` :func:`layer_transferability` tries (``None``: every ``k`` from 0 to the number
+    of blocks).
+    """
+
+    filters: tuple[int, ...] = (16, 32, 64)
+    head_units: int = 64
+    labels_per_class: tuple[int, ...] = (50, 200, 1000)
+    transfer_labels_per_class: int = 200
+    val_per_class: int = 50
+    source_val_per_class: int = 500
+    n_source: int | None = None
+    n_test: int | None = None
+    pretrain_epochs: int = 6
+    target_image_epochs: int = 15_000
+    min_epochs: int = 5
+    max_epochs: int = 40
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    finetune_factor: float = 0.1
+    seed: int = 13
+    frozen_blocks: tuple[int, ...] | None = None
+
+    def for_mode(self, mode: RunMode) -> TransferConfig:
+        """Full mode: unchanged.  Fast mode: 600 source images, 40 labels per class (one
+        label count: each count trains four more networks), 250 test images, one epoch
+        everywhere, and :func:`layer_transferability` at ``k = 0`` and ``k = L`` only (each
+        ``k`` trains two networks) (same code, meaningless numbers)."""
+        if not mode.fast:
+            return self
+        return replace(self, labels_per_class=(40,), transfer_labels_per_class=40,
+                       val_per_class=10, source_val_per_class=40, n_source=600, n_test=250,
+                       pretrain_epochs=mode.epochs(self.pretrain_epochs), min_epochs=1,
+                       max_epochs=mode.epochs(self.max_epochs),
+                       frozen_blocks=(0, len(self.filters)))
+
+    def target_epochs(self, n_train: int) -> int:
+        """Epochs for a target run on ``n_train`` images."""
+        return int(np.clip(round(self.target_image_epochs / n_train), self.min_epochs,
+                           self.max_epochs))
+
+    def describe(self) -> str:
+        """One line with the recipe."""
+        src = "all" if self.n_source is None else f"{self.n_source:,}"
+        return (f"CNN {self.filters} + head {self.head_units}; pretrain on {src} source images "
+                f"for {self.pretrain_epochs} epoch(s); target labels per class "
+                f"{self.labels_per_class}; Adam {self.learning_rate:g}, fine-tuning at "
+                f"{self.finetune_factor:g}x; seed {self.seed}")
+
+
+def _images(x: np.ndarray) -> np.ndarray:
+    """uint8 ``(N, 28, 28)`` -> float32 ``(N, 28, 28, 1)`` in [0, 1]; float input is kept."""
+    x = np.asarray(x)
+    return as_images(x) if x.dtype == np.uint8 else (
+        x[..., None] if x.ndim == 3 else x.astype("float32"))
+
+
+def select_classes(x: np.ndarray, y: np.ndarray, classes: tuple[int, ...],
+                   per_class: int | None = None, val_per_class: int = 0, seed: int = 13
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Images of ``classes`` relabelled ``classes[i] -> i``, split into train and validation.
+
+    For every class a seeded permutation gives ``val_per_class`` validation images, then
+    ``per_class`` training images (``None``: all the rest).  The two parts are disjoint.
+
+    Returns:
+        ``x_train (n, ...), y_train (n,), x_val (m, ...), y_val (m,)``, rows shuffled.
+    """
+    y = np.asarray(y)
+    if len(classes) == 0 or len(set(classes)) != len(classes):
+        raise ValueError(f"classes must be a non-empty tuple of distinct labels, got {classes}")
+    if (per_class is not None and per_class < 1) or val_per_class < 0:
+        raise ValueError(f"per_class must be >= 1 (or None) and val_per_class >= 0, got "
+                         f"{per_class} and {val_per_class}")
+    rng = np.random.default_rng(seed)
+    train_rows, val_rows, train_y, val_y = [], [], [], []
+    for new, old in enumerate(classes):
+        rows = rng.permutation(np.flatnonzero(y == old))
+        want = val_per_class + (per_class or 1)
+        if len(rows) < want:
+            raise ValueError(
+                f"class {old} has {len(rows)} images but {want} are needed "
+                f"({val_per_class} for validation + {per_class or 1} for training): use at "
+                f"most {len(rows) - val_per_class} labels per class or a smaller validation set")
+        take = rows[val_per_class:] if per_class is None else rows[val_per_class:want]
+        val_rows.append(rows[:val_per_class])
+        train_rows.append(take)
+        train_y.append(np.full(len(take), new))
+        val_y.append(np.full(val_per_class, new))
+    order_t = rng.permutation(sum(map(len, train_rows)))
+    order_v = rng.permutation(val_per_class * len(classes))
+    xt, xv = np.concatenate(train_rows), np.concatenate(val_rows)
+    return (_images(x[xt[order_t]]), np.concatenate(train_y)[order_t].astype("int32"),
+            _images(x[xv[order_v]]), np.concatenate(val_y)[order_v].astype("int32"))
+
+
+def _task(data: FashionMNIST, classes: tuple[int, ...], per_class: int | None,
+          val_per_class: int, n_test: int | None, seed: int) -> Splits:
+    x_train, y_train, x_val, y_val = select_classes(
+        data.x_train, data.y_train, classes, per_class, val_per_class, seed)
+    x_test, y_test, _, _ = select_classes(data.x_test, data.y_test, classes, None, 0, seed)
+    if n_test is not None and n_test < len(x_test):
+        x_test, y_test = x_test[:n_test], y_test[:n_test]  # rows are already shuffled
+    return Splits(x_train, y_train, x_val, y_val, x_test, y_test)
+
+
+def source_task(config: TransferConfig, data: FashionMNIST | None = None) -> Splits:
+    """Classes 0-4: all their training images (``config.n_source`` in fast mode) minus a
+    validation set of ``config.source_val_per_class`` per class; test = their test images."""
+    data = data or load_fashion_mnist()
+    per_class = None if config.n_source is None else max(1, config.n_source // 5)
+    return _task(data, SOURCE_CLASSES, per_class, config.source_val_per_class, config.n_test,
+                 config.seed)
+
+
+def target_task(labels_per_class: int, config: TransferConfig,
+                data: FashionMNIST | None = None) -> Splits:
+    """Classes 5-9 relabelled 0-4 with ``labels_per_class`` training images per class, a
+    disjoint validation set of ``config.val_per_class`` per class; test = their test images."""
+    if labels_per_class < 1:
+        raise ValueError(f"labels_per_class must be >= 1, got {labels_per_class}")
+    return _task(data or load_fashion_mnist(), TARGET_CLASSES, labels_per_class,
+                 config.val_per_class, config.n_test, config.seed)
+
+
+def pretrain(source: Splits, config: TransferConfig) -> tuple[keras.Model, FitResult]:
+    """Train :func:`~helpers.architectures.small.build_transfer_cnn` on the source task;
+    returns the model and its :class:`FitResult`."""
+    keras.utils.set_random_seed(config.seed)
+    model = build_transfer_cnn(len(SOURCE_CLASSES), config.filters, config.head_units,
+                               name="source_cnn")
+    result = fit_and_evaluate(model, source, config.pretrain_epochs, config.batch_size,
+                              config.learning_rate, seed=config.seed)
+    return model, result
+
+
+def _fit(model: keras.Model, target: Splits, config: TransferConfig, lr: float) -> FitResult:
+    n = len(target.x_train)
+    batch = int(np.clip(n // 8, 16, config.batch_size))
+    return fit_and_evaluate(model, target, config.target_epochs(n), batch, lr, seed=config.seed)
+
+
+def linear_probe_accuracy(pretrained: keras.Model, target: Splits, seed: int = 13) -> float:
+    """Test accuracy of a logistic regression on standardised ``features`` of ``pretrained``."""
+    extract = feature_extractor(pretrained)
+    f_train = extract.predict(target.x_train, batch_size=256, verbose=0)
+    f_test = extract.predict(target.x_test, batch_size=256, verbose=0)
+    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000, random_state=seed))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(f_train, target.y_train)
+    return float(clf.score(f_test, target.y_test))
+
+
+def run_methods(pretrained: keras.Model, target: Splits, config: TransferConfig) -> list[dict]:
+    """The five :data:`METHODS` on one target task; one dict per method."""
+    lr, classes = config.learning_rate, len(TARGET_CLASSES)
+    rows: list[dict] = []
+
+    def record(method: str, model: keras.Model | None, acc: float, start: float) -> None:
+        rows.append({"method": method, "labels_per_class": len(target.x_train) // classes,
+                     "accuracy": acc, "seconds": time.perf_counter() - start,
+                     "trainable_params": trainable_parameter_count(model) if model else 0})
+
+    t = time.perf_counter()
+    keras.utils.set_random_seed(config.seed)
+    scratch = build_transfer_cnn(classes, config.filters, config.head_units, name="scratch")
+    record("scratch", scratch, _fit(scratch, target, config, lr).test_accuracy, t)
+    t = time.perf_counter()
+    model = freeze_base(transfer_model(pretrained, classes, None, config.head_units, config.seed))
+    record("frozen + new head", model, _fit(model, target, config, lr).test_accuracy, t)
+    head_weights = model.get_weights()
+    t = time.perf_counter()
+    record("linear (logistic regression)", None,
+           linear_probe_accuracy(pretrained, target, config.seed), t)
+    for method, n_blocks in (("fine-tune top block", 1),
+                             ("fine-tune all blocks", len(conv_blocks(model)))):
+        t = time.perf_counter()
+        model.set_weights(head_weights)  # both start from the converged head
+        unfreeze_top(model, n_blocks)
+        acc = _fit(model, target, config, lr * config.finetune_factor).test_accuracy
+        record(method, model, acc, t)
+    return rows
+
+
+def compare_methods(pretrained: keras.Model, config: TransferConfig,
+                    data: FashionMNIST | None = None) -> pd.DataFrame:
+    """:func:`run_methods` for every ``config.labels_per_class``: one row per method and
+    label count (``accuracy``, ``trainable_params``, ``seconds``)."""
+    data = data or load_fashion_mnist()
+    rows = [row for n in config.labels_per_class
+            for row in run_methods(pretrained, target_task(n, config, data), config)]
+    return pd.DataFrame(rows)
+
+
+def accuracy_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Method (rows, in :data:`METHODS` order) x labels per class (columns) -> test accuracy."""
+    table = runs.pivot(index="method", columns="labels_per_class", values="accuracy")
+    return table.reindex([m for m in METHODS if m in table.index])
+
+
+def _finish(fig: plt.Figure, ax: plt.Axes, xlabel: str, title: str) -> plt.Figure:
+    ax.set(xlabel=xlabel, ylabel="target test accuracy (%)", title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_methods(table: pd.DataFrame, title: str = "") -> plt.Figure:
+    """Target test accuracy against labelled images per class (log x axis), one line per method."""
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=90)
+    for method, row in table.iterrows():
+        ax.plot(row.index, 100 * row.to_numpy(), marker="o", label=method)
+    ax.set_xscale("log")
+    ax.set_xticks(list(table.columns), [str(c) for c in table.columns])
+    ax.minorticks_off()
+    return _finish(fig, ax, "labelled target images per class (log scale)",
+                   title or "Transfer from classes 0-4 to classes 5-9")
+
+
+def layer_transferability(pretrained: keras.Model, target: Splits, config: TransferConfig,
+                          variants: tuple[str, ...] = ("retrain", "fine-tune")) -> pd.DataFrame:
+    """Freeze the first ``k`` pretrained blocks, ``k = 0..L`` (or ``config.frozen_blocks``),
+    and train the rest.
+
+    ``"retrain"`` (Yosinski's AnB): blocks above ``k`` are re-initialised.
+    ``"fine-tune"`` (AnB+): they keep the pretrained weights.  Both train at
+    ``config.learning_rate`` with a new head.  One row per (variant, k): ``accuracy``,
+    ``trainable_params``.
+    """
+    unknown = set(variants) - {"retrain", "fine-tune"}
+    if unknown:
+        raise ValueError(f"unknown variants {sorted(unknown)}: use 'retrain' and/or 'fine-tune'")
+    n_blocks = len(conv_blocks(pretrained))
+    depths = range(n_blocks + 1) if config.frozen_blocks is None else config.frozen_blocks
+    if any(not 0 <= k <= n_blocks for k in depths):
+        raise ValueError(f"config.frozen_blocks={config.frozen_blocks} is out of range: the "
+                         f"model has {n_blocks} blocks, use values in 0..{n_blocks}")
+    rows = []
+    for variant in variants:
+        for k in depths:
+            model = transfer_model(pretrained, len(TARGET_CLASSES),
+                                   k if variant == "retrain" else None,
+                                   config.head_units, config.seed)
+            freeze_up_to(model, k)
+            res = _fit(model, target, config, config.learning_rate)
+            rows.append({"variant": variant, "frozen_blocks": k, "accuracy": res.test_accuracy,
+                         "trainable_params": trainable_parameter_count(model)})
+    return pd.DataFrame(rows)
+
+
+def plot_transferability(results: pd.DataFrame, title: str = "") -> plt.Figure:
+    """Target test accuracy against the number of frozen pretrained blocks, per variant."""
+    fig, ax = plt.subplots(figsize=(6, 3.8), dpi=90)
+    for variant, part in results.groupby("variant", sort=False):
+        ax.plot(part["frozen_blocks"], 100 * part["accuracy"], marker="o",
+                label=f"{variant} the blocks above k")
+    ax.set_xticks(sorted(results["frozen_blocks"].unique()))
+    return _finish(fig, ax, "k = pretrained blocks copied and frozen",
+                   title or "Layer transferability (Yosinski et al. 2014)")
+
+
+def _cached_weights() -> str | None:
+    """Path of MobileNetV2's ImageNet weights in Keras' cache, or None."""
+    home = os.path.expanduser(os.environ.get("KERAS_HOME", "~/.keras"))
+    for folder in (home, "/tmp/.keras"):  # get_file falls back to /tmp when home is read-only
+        path = os.path.join(folder, "models", MOBILENET_V2_FILE)
+        if os.path.exists(path):
+            return path
+    return None
+
+
+def _download_weights(timeout: float) -> str:
+    """Download the weights into Keras' cache; raises OSError when offline.  A connection
+    probe in a daemon thread bounds the wait, DNS look-up included, by ``timeout`` s."""
+    ok: list[bool] = []
+
+    def probe() -> None:
+        with contextlib.suppress(OSError), socket.create_connection(("storage.googleapis.com",
+                                                                     443), timeout):
+            ok.append(True)
+
+    (thread := threading.Thread(target=probe, daemon=True)).start()
+    thread.join(timeout)
+    if not ok:
+        raise OSError(f"storage.googleapis.com is not reachable within {timeout:g} s")
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(timeout)
+    try:
+        return keras.utils.get_file(MOBILENET_V2_FILE, MOBILENET_V2_URL + MOBILENET_V2_FILE,
+                                    cache_subdir="models")
+    finally:
+        socket.setdefaulttimeout(old)
+
+
+def try_imagenet_mobilenet_v2(timeout: float = 5.0) -> keras.Model | None:
+    """``keras.applications.MobileNetV2(weights="imagenet")`` (``(N, 224, 224, 3) ->
+    (N, 1000)``) when its weights are cached or downloadable, else None.
+
+    Never raises and never writes to stderr; when it returns None it prints one line saying
+    why and how to get the weights.
+    """
+    sink = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            if _cached_weights() is None:
+                _download_weights(timeout)
+            return keras.applications.MobileNetV2(weights="imagenet")
+    except Exception as exc:  # noqa: BLE001 - any failure means "no ImageNet model here"
+        reason = " ".join(str(exc).split())[:120] or type(exc).__name__
+        print(f"MobileNetV2 ImageNet weights unavailable ({reason}); to use them, go online "
+              f"once or copy {MOBILENET_V2_FILE} (from {MOBILENET_V2_URL}) into "
+              "~/.keras/models/.")
+        return None
+
