@@ -31,7 +31,7 @@ from pathlib import Path
 import nbformat
 
 from course_admin import reference_check
-from course_admin.nbgrader_pipeline import REPO_ROOT
+from course_admin.layout import REPO_ROOT
 
 #: functions of ``helpers`` that answer a question under another name: asked name -> names.
 EQUIVALENTS: dict[str, tuple[str, ...]] = {

@@ -18,7 +18,7 @@ import os
 import sys
 from pathlib import Path
 
-from course_admin.nbgrader_pipeline import REPO_ROOT
+from course_admin.layout import REPO_ROOT
 
 
 def _course_root(value: str | None) -> Path:

@@ -33,6 +33,7 @@ import nbformat
 
 from course_admin.crash import find_crashing_cell, neutralise_cell
 from course_admin.intake import check_notebooks
+from course_admin.layout import gradebook_url
 from course_admin.runner import run_nbgrader
 from course_admin.sandbox import Sandbox, grading_sandbox
 
@@ -139,7 +140,7 @@ def prepare_template(course_root: Path, assignment: str, dest: Path, cell_timeou
         "display_name": "Python 3 (ipykernel)", "language": "python",
     }))
     expected: dict[str, dict[str, float]] = {}
-    with Gradebook("sqlite:///" + str(dest / "gradebook.db")) as gb:
+    with Gradebook(gradebook_url(dest)) as gb:
         for nb in gb.find_assignment(assignment).notebooks:
             expected[nb.name] = {c.name: float(c.max_score) for c in nb.grade_cells}
     return dest, expected, locked

@@ -27,7 +27,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from course_admin.layout import REPO_ROOT
+
 MANIFEST = REPO_ROOT / "course" / "manifest.toml"
 LECTURE_FILE = re.compile(r"^(\d\d)_\w+\.ipynb$")
 ASSIGNMENT_ID = re.compile(r"^ps\d\d$")

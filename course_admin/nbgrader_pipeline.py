@@ -23,7 +23,8 @@ from pathlib import Path
 
 import nbformat
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from course_admin.layout import REPO_ROOT, gradebook_url
+
 _MARKERS = re.compile(
     r"^\s*#+\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$|^\s*#+\s*(BEGIN|END) MARK SCHEME\s*$"
 )
@@ -150,7 +151,7 @@ def read_grades(course_dir: Path, assignment: str, student: str) -> dict[str, No
     """notebook file name (``x.ipynb``) -> :class:`NotebookGrade` from the gradebook."""
     from nbgrader.api import Gradebook
 
-    url = "sqlite:///" + str(course_dir / "gradebook.db")
+    url = gradebook_url(course_dir)
     out = {}
     with Gradebook(url) as gb:
         submission = gb.find_submission(assignment, student)

@@ -16,14 +16,10 @@ import tempfile
 import warnings
 from pathlib import Path
 
+from course_admin.layout import gradebook_url
 from course_admin.runner import run_nbgrader
 
 JOURNAL_NAME = ".course-journal.jsonl"
-
-
-def gradebook_url(course_root: Path) -> str:
-    """The course's gradebook (``gradebook.db`` at the course root, as nbgrader_config.py)."""
-    return "sqlite:///" + str(course_root / "gradebook.db")
 
 
 class Journal:

@@ -303,7 +303,9 @@ def as_images(pixels: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Splits:
-    """Train / validation / test arrays: images float32 ``(N, 28, 28, 1)``, labels int ``(N,)``."""
+    """Train / validation / test arrays: images float32 ``(N, 28, 28, 1)`` in ``[0, 1]``;
+    labels int ``(N,)``, or one-hot float ``(N, 10)`` where a lecture says so (lecture 01's
+    :func:`helpers.lectures.recap.prepare_csv_data`)."""
 
     x_train: np.ndarray
     y_train: np.ndarray

@@ -16,7 +16,7 @@ from sklearn.model_selection import train_test_split
 
 from helpers.architectures.small import build_cnn1, build_cnn_deeper
 from helpers.arithmetic.conv_arithmetic import conv2d_params, dense_params
-from helpers.data import CLASS_NAMES, fashion_mnist_csv
+from helpers.data import CLASS_NAMES, Splits, fashion_mnist_csv
 from helpers.lectures import recap
 from helpers.mode import FAST_ENV_VAR, RunMode
 
@@ -54,7 +54,7 @@ def _random_data(n_train, n_val=50, n_test=50, seed=0):
         x = rng.random((n, 28, 28, 1), dtype=np.float32)
         return x, keras.utils.to_categorical(rng.integers(0, 10, n), 10)
 
-    return recap.RecapData(*split(n_train), *split(n_val), *split(n_test))
+    return Splits(*split(n_train), *split(n_val), *split(n_test))
 
 
 def test_cnn1_has_the_lectures_693962_parameters_and_layer_shapes():

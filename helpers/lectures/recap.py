@@ -20,21 +20,8 @@ from matplotlib.figure import Figure
 from sklearn.metrics import confusion_matrix
 from sklearn.model_selection import train_test_split
 
-from helpers.data import as_images
+from helpers.data import Splits, as_images
 from helpers.mode import RunMode, run_mode
-
-
-@dataclass(frozen=True)
-class RecapData:
-    """The lecture's three splits: float32 images ``x_*`` ``(N, 28, 28, 1)`` in ``[0, 1]``
-    and one-hot targets ``y_*`` ``(N, 10)``; N = 48,000 / 12,000 / 10,000 for the real data."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -61,7 +48,7 @@ class EvalResult:
 
 
 def prepare_csv_data(train_csv: str | PathLike, test_csv: str | PathLike,
-                     val_size: float = 0.2, random_state: int = 13) -> RecapData:
+                     val_size: float = 0.2, random_state: int = 13) -> Splits:
     """The lecture's pandas route from the Kaggle CSVs (``label, pixel1..pixel784``).
 
     Reads both files, one-hot encodes the labels with ``keras.utils.to_categorical``,
@@ -75,11 +62,11 @@ def prepare_csv_data(train_csv: str | PathLike, test_csv: str | PathLike,
                                                       random_state=random_state)
     x_test = np.array(data_test.iloc[:, 1:])
     y_test = keras.utils.to_categorical(np.array(data_test.iloc[:, 0]), num_classes=10)
-    return RecapData(as_images(x_train), y_train, as_images(x_val), y_val,
-                     as_images(x_test), y_test)
+    return Splits(as_images(x_train), y_train, as_images(x_val), y_val,
+                  as_images(x_test), y_test)
 
 
-def train(model: keras.Model, data: RecapData, epochs: int = 10, batch_size: int = 256,
+def train(model: keras.Model, data: Splits, epochs: int = 10, batch_size: int = 256,
           seed: int = 13, mode: RunMode | None = None) -> TrainResult:
     """Compile (Adam, categorical cross-entropy, accuracy) and fit with validation data.
 
