@@ -7,9 +7,10 @@ reads, with its own ``README.md``, ``requirements.txt`` (the students' dependenc
 a gradebook, ``course_admin/``, ``tests/``, submissions or feedback.
 
 Several assignments ask students to write what ``helpers`` implements for the lectures (ps01's
-``im2col``, ps06's numpy BatchNorm, ps08's ``iou_matrix``, ...; :data:`EQUIVALENTS` adds the
-functions that do the same job under another name). The lectures call those functions, so they
-cannot simply be left out: every module that defines one ships as bytecode only (a ``.pyc``
+``im2col``, ps06's numpy BatchNorm, ps08's ``iou_matrix``, ...;
+:data:`course_admin.reference_check.EQUIVALENTS` adds the functions that do the same job under
+another name). The lectures call those functions, so they cannot simply be left out: every
+module that defines one ships as bytecode only (a ``.pyc``
 beside where the ``.py`` was, compiled for the Python that builds the bundle), so the lectures
 run and ``help()`` still shows the docstrings, but no source is there to read or copy, and
 ``inspect.getsource`` fails. What this cannot stop: bytecode can be disassembled (``dis``), so a
@@ -32,21 +33,6 @@ import nbformat
 
 from course_admin import reference_check
 from course_admin.layout import REPO_ROOT
-
-#: functions of ``helpers`` that answer a question under another name: asked name -> names.
-EQUIVALENTS: dict[str, tuple[str, ...]] = {
-    "max_pool2d": ("pool2d",),
-    "convolve2d": ("filter_image", "conv2d_naive"),
-    "layer_activations": ("activation_model",),
-    "saliency_map": ("saliency_maps",),
-    "gradient_ascent_step": ("FilterAscent",),
-    "residual_block": ("basic_block", "bottleneck_block"),
-    "make_transfer_model": ("transfer_model",),
-    "nms": ("non_max_suppression", "batched_nms"),
-    "encode": ("encode_boxes",),
-    "decode": ("decode_boxes",),
-    "generate_anchors": ("base_anchors",),
-}
 
 #: what a bundle may never contain (checked on every text file written).
 FORBIDDEN_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS",
@@ -84,7 +70,7 @@ def asked_functions(root: Path = REPO_ROOT) -> dict[str, set[str]]:
     for path in sorted((root / "source").glob("ps*/*.ipynb")):
         for _, names, _ in reference_check.questions(nbformat.read(path, 4)):
             for name in names:
-                for n in (name, *EQUIVALENTS.get(name, ())):
+                for n in reference_check.with_equivalents({name}):
                     asked.setdefault(n, set()).add(path.parent.name)
     return asked
 

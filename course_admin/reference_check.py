@@ -80,10 +80,31 @@ def reference_uses(source: str, asked: set[str], aliases: dict[str, str]) -> lis
                 root = root.value
             if isinstance(root, ast.Name) and root.id in aliases:
                 found.append(".".join([aliases[root.id], *reversed(chain)]))
-        elif isinstance(node, ast.Name) and node.id in asked and aliases.get(node.id, "") \
-                .endswith("." + node.id):
-            found.append(aliases[node.id])
+        elif isinstance(node, ast.Name) and node.id in aliases and (
+                aliases[node.id].rsplit(".", 1)[-1] in asked):
+            found.append(aliases[node.id])  # a name bound to it, under any alias
     return sorted(set(found))
+
+
+#: functions of ``helpers`` that answer a question under another name: asked name -> names.
+EQUIVALENTS: dict[str, tuple[str, ...]] = {
+    "max_pool2d": ("pool2d",),
+    "convolve2d": ("filter_image", "conv2d_naive"),
+    "layer_activations": ("activation_model",),
+    "saliency_map": ("saliency_maps",),
+    "gradient_ascent_step": ("FilterAscent",),
+    "residual_block": ("basic_block", "bottleneck_block"),
+    "make_transfer_model": ("transfer_model",),
+    "nms": ("non_max_suppression", "batched_nms"),
+    "encode": ("encode_boxes",),
+    "decode": ("decode_boxes",),
+    "generate_anchors": ("base_anchors",),
+}
+
+
+def with_equivalents(names: set[str]) -> set[str]:
+    """``names`` and the course functions that do the same job (:data:`EQUIVALENTS`)."""
+    return set(names) | {e for n in names for e in EQUIVALENTS.get(n, ())}
 
 
 def questions(source_nb: nbformat.NotebookNode) -> list[tuple[str, set[str], list[str]]]:
@@ -114,6 +135,7 @@ def check(source_nb: nbformat.NotebookNode, submission: nbformat.NotebookNode
                       if c.get("cell_type") == "code" and not _meta(c).get("grade_id"))
     result = {}
     for gid, asked, tests in questions(source_nb):
+        asked = with_equivalents(asked)
         used = sorted(set(reference_uses(answers.get(gid, ""), asked, aliases)
                           + reference_uses(extra, asked, aliases)))
         if used:

@@ -69,3 +69,23 @@ def test_own_code_and_other_course_functions_are_fine() -> None:
 def test_unparsable_cells_are_skipped() -> None:
     source, sub = with_answers("ps08", {"q1_answer": "%timeit 1\ndef iou_matrix(a, b) pass"})
     assert rc.check(source, sub) == {}
+
+
+@pytest.mark.parametrize("code", [
+    # the course's NMS under the asked name, and the release's own test-support alias
+    "from helpers.detection.nms import non_max_suppression as nms",
+    "def nms(boxes, scores, iou_threshold=0.7):\n"
+    "    return _reference_nms(boxes, scores, iou_threshold)",
+])
+def test_an_equivalent_course_function_under_any_name_is_found(code: str) -> None:
+    source, sub = with_answers("ps08", {"q2_answer": code})
+    found = rc.check(source, sub)
+    assert found["q2_answer"][0] == ["helpers.detection.nms.non_max_suppression"]
+
+
+def test_a_course_module_alias_alone_is_not_a_reference_use() -> None:
+    """ps07's answers may use the setup's `tr` (the lecture driver) for the task data."""
+    source, sub = with_answers("ps07", {"q2_answer": (
+        "def unfreeze_top(model, n):\n    _ = tr.TransferConfig()\n"
+        "    for layer in model.layers[-n:]:\n        layer.trainable = True\n    return model")})
+    assert "q2_answer" not in rc.check(source, sub)
