@@ -75,6 +75,7 @@ class StudentConnection:
         command = [sys.executable, "-m", "course_admin.student_process",
                    str(req_r), str(rep_w)]
         if self.sandbox is not None:
+            self.sandbox.prepare()
             command = self.sandbox.argv(command, self.workdir)
         self.proc = subprocess.Popen(
             command, cwd=self.workdir, env=_env(self.env), stdin=subprocess.DEVNULL,

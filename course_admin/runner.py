@@ -139,6 +139,7 @@ def run_command(command: list[str], cwd: Path, timeout: float,
             and os.environ.get("COURSE_GRADE_FORK", "1") != "0"):
         return _forked_nbgrader(cwd, fork_args, timeout, env)
     if sandbox is not None:
+        sandbox.prepare()
         command = sandbox.argv(command, cwd)
     proc = subprocess.Popen(
         command, cwd=cwd, env=_env(env), stdout=subprocess.PIPE,

@@ -60,7 +60,10 @@ def test_course_root_and_checkout_are_hidden(tmp_path: Path, course: Path) -> No
 def test_writes_outside_the_job_do_not_reach_the_disk(tmp_path: Path, course: Path) -> None:
     status, log, job = run_in_sandbox(tmp_path, f"""
         import pathlib
-        pathlib.Path({str(course / 'gradebook.db')!r}).write_text("HACKED")  # the tmpfs copy
+        try:  # the course is an empty tmpfs: a write is refused or stays in it
+            pathlib.Path({str(course / 'gradebook.db')!r}).write_text("HACKED")
+        except OSError:
+            pass
         pathlib.Path("mine.txt").write_text("kept")
         try:
             open({str(Path(sys.prefix) / 'hacked.txt')!r}, "w")
@@ -122,6 +125,44 @@ def test_nothing_outlives_the_sandbox(tmp_path: Path) -> None:
     assert status == 0 and "started" in log, log
     time.sleep(3.5)
     assert not (job / "late.txt").exists()
+
+
+@pytest.mark.skipif(not sb.process_bound(), reason="needs root and unprivileged bwrap")
+def test_processes_are_bounded_and_the_sandbox_runs_as_its_own_user(tmp_path: Path) -> None:
+    """A fork bomb stops at PROCESS_LIMIT tasks of the sandbox's own (non-root) user, and
+    the job's folder stays writable for it; every process is gone afterwards."""
+    status, log, job = run_in_sandbox(tmp_path, """
+        import os, signal
+        print("uid", os.getuid())
+        open("written.txt", "w").write("ok")
+        children = 0
+        try:
+            for _ in range(5000):
+                pid = os.fork()
+                if pid == 0:
+                    signal.pause()
+                    os._exit(0)
+                children += 1
+        except OSError as error:
+            print("fork refused after", children, "children:", error.errno)
+        print("children", children)
+    """, timeout=120)
+    assert status == 0, log
+    uid = int(log.split("uid ")[1].split()[0])
+    assert uid >= sb.FIRST_UID, log
+    children = int(log.split("children ")[-1].split()[0])
+    assert "fork refused" in log and children < sb.PROCESS_LIMIT, log
+    assert (job / "written.txt").read_text() == "ok"
+    time.sleep(1)
+    owned = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _owner(p) == uid]
+    assert not owned, f"{len(owned)} processes of the sandbox's user are still running"
+
+
+def _owner(proc: Path) -> int | None:
+    try:
+        return proc.stat().st_uid
+    except OSError:
+        return None
 
 
 def test_files_beside_the_notebook_cannot_shadow_modules(tmp_path: Path) -> None:
