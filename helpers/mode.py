@@ -21,6 +21,33 @@ FAST_ENV_VAR = "CNN_COURSE_FAST"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
+#: Every size fast mode shrinks, in one place: the course-wide bounds of :class:`RunMode`
+#: ("default") and the experiments that need other sizes, each read by that experiment's
+#: config (``for_mode`` or its settings function).  Full mode uses none of them.
+FAST_SIZES: dict[str, dict[str, int]] = {
+    # every notebook: at most this many epochs, training and evaluation images
+    "default": {"epochs": 1, "train": 4000, "eval": 2000},
+    # lecture 03 on lecture 01's split (helpers.lectures.augmentation_study.lecture01_splits)
+    "lecture01_split": {"train": 1000, "eval": 500},
+    # lecture 06: the plain and residual nets on one batch (lectures.degradation)
+    "degradation": {"train": 64},
+    # lecture 07: five models in one run, two batches each (lectures.comparison)
+    "comparison": {"train": 256, "eval": 256},
+    # lecture 08: BN against no BN (lectures.bn_experiment), the zero-init demo
+    # (lectures.initialisation_study)
+    "bn_experiment": {"train": 1024, "eval": 512},
+    "initialisation": {"train": 500},
+    # lecture 09: one label count, small source and test sets (lectures.transfer)
+    "transfer": {"labels_per_class": 40, "val_per_class": 10, "source_val_per_class": 40,
+                 "n_source": 600, "n_test": 250},
+    # lecture 10: every detector end to end on a few scenes (lectures.object_detection)
+    "detection": {"n_pretrain": 500, "pretrain_epochs": 1, "n_pretrain_test": 500,
+                  "n_localise_train": 150, "n_localise_test": 25, "localise_epochs": 1,
+                  "n_train": 48, "n_proposal_train": 16, "n_test": 12, "faster_epochs": 1,
+                  "fast_epochs": 1, "rcnn_epochs": 1, "max_proposals": 150,
+                  "rcnn_pretrain_items": 0},
+}
+
 
 def fast_mode_enabled(environ: dict[str, str] | None = None) -> bool:
     """Return True when ``CNN_COURSE_FAST`` asks for fast mode.
@@ -52,9 +79,9 @@ class RunMode:
     """
 
     fast: bool
-    max_epochs: int = 1
-    max_train: int = 4000
-    max_eval: int = 2000
+    max_epochs: int = FAST_SIZES["default"]["epochs"]
+    max_train: int = FAST_SIZES["default"]["train"]
+    max_eval: int = FAST_SIZES["default"]["eval"]
 
     @property
     def name(self) -> str:

@@ -51,3 +51,29 @@ def test_banner_names_the_mode_and_the_switch(monkeypatch):
     assert run_mode().banner().startswith("FAST") and FAST_ENV_VAR in run_mode().banner()
     monkeypatch.delenv(FAST_ENV_VAR)
     assert run_mode().banner().startswith("FULL")
+
+
+def test_every_experiment_takes_its_fast_sizes_from_the_one_table():
+    """helpers.mode.FAST_SIZES is where fast mode's sizes live; each config reads it."""
+    from helpers.lectures import augmentation_study as study
+    from helpers.lectures.bn_experiment import BNConfig
+    from helpers.lectures.degradation import DegradationConfig
+    from helpers.lectures.object_detection import DetectionSettings, detection_settings
+    from helpers.lectures.transfer import TransferConfig
+    from helpers.mode import FAST_SIZES
+
+    fast = RunMode(fast=True)
+    assert (fast.max_epochs, fast.max_train, fast.max_eval) == tuple(
+        FAST_SIZES["default"][k] for k in ("epochs", "train", "eval"))
+    assert (study.FAST_SPLIT_TRAIN, study.FAST_SPLIT_EVAL) == (
+        FAST_SIZES["lecture01_split"]["train"], FAST_SIZES["lecture01_split"]["eval"])
+    assert DegradationConfig().for_mode(fast).n_train == FAST_SIZES["degradation"]["train"]
+    assert BNConfig().for_mode(fast).n_train == FAST_SIZES["bn_experiment"]["train"]
+    transfer = TransferConfig().for_mode(fast)
+    assert (transfer.n_source, transfer.n_test, transfer.labels_per_class) == (
+        FAST_SIZES["transfer"]["n_source"], FAST_SIZES["transfer"]["n_test"],
+        (FAST_SIZES["transfer"]["labels_per_class"],))
+    assert detection_settings(fast) == DetectionSettings(**FAST_SIZES["detection"])
+    full = RunMode(fast=False)
+    assert DegradationConfig().for_mode(full) == DegradationConfig()
+    assert detection_settings(full) != detection_settings(fast)

@@ -23,15 +23,15 @@ from sklearn.model_selection import train_test_split
 
 from helpers.architectures.small import build_cnn1
 from helpers.data import Splits, as_images, load_fashion_mnist
-from helpers.mode import RunMode, run_mode
+from helpers.mode import FAST_SIZES, RunMode, run_mode
 from helpers.training.recipe import FitResult, fit_and_evaluate, fit_inputs
 
 #: Fast mode's :func:`lecture01_splits`: at most this many training and validation/test images
 #: (every cnn1 run of the lecture trains on, validates on and is tested on them).
-FAST_SPLIT_TRAIN = 1000
+FAST_SPLIT_TRAIN = FAST_SIZES["lecture01_split"]["train"]
 
 
-FAST_SPLIT_EVAL = 500
+FAST_SPLIT_EVAL = FAST_SIZES["lecture01_split"]["eval"]
 
 
 def lecture01_splits(mode: RunMode | None = None, val_size: float = 0.2,

@@ -31,7 +31,7 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from helpers.data import Splits, fashion_mnist_splits
-from helpers.mode import RunMode, run_mode
+from helpers.mode import FAST_SIZES, RunMode, run_mode
 from helpers.training.recipe import EpochTimer
 
 __all__ = [
@@ -42,7 +42,7 @@ __all__ = [
 
 #: Fast mode's data: at most this many training images, and this many validation and test
 #: images (fewer than the course default: the four runs' cost is mostly fixed per run).
-FAST_TRAIN, FAST_EVAL = 1024, 512
+FAST_TRAIN, FAST_EVAL = FAST_SIZES["bn_experiment"]["train"], FAST_SIZES["bn_experiment"]["eval"]
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from helpers.architectures.small import (
 )
 from helpers.arithmetic.layer_table import layer_table, layer_table_totals
 from helpers.data import Splits, fashion_mnist_splits
-from helpers.mode import RunMode
+from helpers.mode import FAST_SIZES, RunMode
 from helpers.training.recipe import FitResult, fit_and_evaluate
 
 #: The five contenders, one per family, with a comparable budget: 8-17 M multiply-adds per
@@ -53,7 +53,9 @@ def comparison_splits(mode: RunMode) -> Splits:
     model's training graph takes longer than training it: the lecture also passes
     ``run_eagerly=mode.fast`` to :func:`run_comparison`)."""
     if mode.fast:
-        mode = RunMode(fast=True, max_epochs=mode.max_epochs, max_train=256, max_eval=256)
+        sizes = FAST_SIZES["comparison"]
+        mode = RunMode(fast=True, max_epochs=mode.max_epochs, max_train=sizes["train"],
+                       max_eval=sizes["eval"])
     return fashion_mnist_splits(mode=mode)
 
 

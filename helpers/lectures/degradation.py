@@ -34,7 +34,7 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from helpers.architectures.resnet import build_cifar_resnet
-from helpers.mode import RunMode
+from helpers.mode import FAST_SIZES, RunMode
 from helpers.training.recipe import EpochTimer
 
 __all__ = [
@@ -68,7 +68,8 @@ class DegradationConfig:
     seed: int = 13
     run_eagerly: bool = False
 
-    def for_mode(self, mode: RunMode, fast_train: int = 64) -> DegradationConfig:
+    def for_mode(self, mode: RunMode,
+                 fast_train: int = FAST_SIZES["degradation"]["train"]) -> DegradationConfig:
         """This config in full mode; in fast mode ``fast_train`` images (default: one batch),
         ``mode.epochs(self.epochs)`` epochs and eager steps (same driver, meaningless curves)."""
         if not mode.fast:

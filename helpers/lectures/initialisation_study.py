@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.data import fashion_mnist_splits
-from helpers.mode import RunMode
+from helpers.mode import FAST_SIZES, RunMode
 from helpers.nn.initialisation import build_mlp, check_scheme, distinct_columns
 from helpers.training.recipe import EpochTimer
 
@@ -58,7 +58,9 @@ class SymmetryDemo:
 
 def zero_init_symmetry_demo(mode: RunMode, schemes: Sequence[str] = ("zero", "he"),
                             hidden: Sequence[int] = (64, 64), activation: str = "sigmoid",
-                            epochs: int = 3, fast_train: int = 500, learning_rate: float = 1e-3,
+                            epochs: int = 3,
+                            fast_train: int = FAST_SIZES["initialisation"]["train"],
+                            learning_rate: float = 1e-3,
                             batch_size: int = 64, seed: int = 13,
                             run_eagerly: bool = False) -> SymmetryDemo:
     """Train the same MLP (:func:`build_mlp`) on FashionMNIST from zero and from He

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from helpers.mode import RunMode
+from helpers.mode import FAST_SIZES, RunMode
 
 
 @dataclass(frozen=True)
@@ -40,13 +40,7 @@ def detection_settings(mode: RunMode) -> DetectionSettings:
         # each network's training graph (benchmarks/notebook_suite.py times the cells).
         # n_train is a multiple of TwoStageDetector.fit's batch of 8 (no short last batch to
         # trace); 16 training scenes still hold every class, the 12 test scenes all but one.
-        return DetectionSettings(
-            n_pretrain=500, pretrain_epochs=1, n_pretrain_test=500,
-            n_localise_train=150, n_localise_test=25, localise_epochs=1,
-            n_train=48, n_proposal_train=16, n_test=12,
-            faster_epochs=1, fast_epochs=1, rcnn_epochs=1, max_proposals=150,
-            rcnn_pretrain_items=0,
-        )
+        return DetectionSettings(**FAST_SIZES["detection"])
     return DetectionSettings(
         n_pretrain=40000, pretrain_epochs=2, n_pretrain_test=2000,
         n_localise_train=6000, n_localise_test=1000, localise_epochs=2,

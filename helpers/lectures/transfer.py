@@ -40,7 +40,7 @@ from sklearn.preprocessing import StandardScaler
 
 from helpers.architectures.small import build_transfer_cnn
 from helpers.data import FashionMNIST, Splits, as_images, load_fashion_mnist
-from helpers.mode import RunMode
+from helpers.mode import FAST_SIZES, RunMode
 from helpers.training.fine_tuning import (
     conv_blocks,
     feature_extractor,
@@ -98,8 +98,12 @@ class TransferConfig:
         ``k`` trains two networks) (same code, meaningless numbers)."""
         if not mode.fast:
             return self
-        return replace(self, labels_per_class=(40,), transfer_labels_per_class=40,
-                       val_per_class=10, source_val_per_class=40, n_source=600, n_test=250,
+        sizes = FAST_SIZES["transfer"]
+        return replace(self, labels_per_class=(sizes["labels_per_class"],),
+                       transfer_labels_per_class=sizes["labels_per_class"],
+                       val_per_class=sizes["val_per_class"],
+                       source_val_per_class=sizes["source_val_per_class"],
+                       n_source=sizes["n_source"], n_test=sizes["n_test"],
                        pretrain_epochs=mode.epochs(self.pretrain_epochs), min_epochs=1,
                        max_epochs=mode.epochs(self.max_epochs),
                        frozen_blocks=(0, len(self.filters)))
