@@ -27,6 +27,13 @@ c.Execute.timeout = 120
 # A warning on stderr must not cost a test cell its points (nbgrader #1904): right after
 # executing, course_admin.nbgrader_hooks.VisibleStderr relabels test cells' stderr as
 # stdout marked "[stderr]" (still visible); the rest is nbgrader 0.9.6's own list.
+# The same for Validate (the students' button and `nbgrader validate`), which runs only
+# nbgrader's Execute and takes no preprocessors from the config: helpers.checks wraps
+# Execute's on_cell_executed to relabel each test cell's stderr right after it runs.
+from helpers.checks import relabel_stderr_in_validate  # noqa: E402
+
+relabel_stderr_in_validate()
+
 c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.Execute",
     "course_admin.nbgrader_hooks.VisibleStderr",

@@ -92,7 +92,8 @@ def modules_to_compile(helpers_dir: Path, asked: dict[str, set[str]]) -> dict[Pa
 
 
 def _student_files(root: Path) -> dict[str, str]:
-    """README.md, requirements.txt and Makefile of the bundle, from the course's own files."""
+    """README.md, requirements.txt, Makefile and nbgrader_config.py (Validate) of the bundle,
+    from the course's own files and the templates beside this module."""
     import tomllib
 
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
@@ -103,7 +104,9 @@ def _student_files(root: Path) -> dict[str, str]:
                     "ship as bytecode for it),\n# pinned as in the course's pyproject.toml.\n"
                     + "".join(f"{d}\n" for d in project["dependencies"]))
     makefile = Path(__file__).with_name("bundle_makefile.mk").read_text()
-    return {"README.md": readme, "requirements.txt": requirements, "Makefile": makefile}
+    config = Path(__file__).with_name("bundle_nbgrader_config.py.in").read_text()
+    return {"README.md": readme, "requirements.txt": requirements, "Makefile": makefile,
+            "nbgrader_config.py": config}
 
 
 def build_bundle(out: Path, root: Path = REPO_ROOT) -> Bundle:

@@ -37,11 +37,14 @@ def test_bundle_holds_the_lectures_the_release_and_helpers_and_nothing_of_the_in
     assert sorted(p.relative_to(root / "release").as_posix()
                   for p in (root / "release").rglob("*.ipynb")) == sorted(
         p.relative_to(ROOT / "release").as_posix() for p in (ROOT / "release").rglob("*.ipynb"))
-    for absent in ("source", "course_admin", "tests", "nbgrader_config.py", "gradebook.db",
+    for absent in ("source", "course_admin", "tests", "gradebook.db",
                    "submitted", "autograded", "feedback", "pyproject.toml"):
         assert not (root / absent).exists(), absent
     assert not list(root.rglob("*.db"))
-    assert {"README.md", "Makefile", "requirements.txt"} <= {p.name for p in root.iterdir()}
+    assert {"README.md", "Makefile", "requirements.txt", "nbgrader_config.py"} <= {
+        p.name for p in root.iterdir()}
+    config = (root / "nbgrader_config.py").read_text()
+    assert "relabel_stderr_in_validate()" in config and "db_url" not in config  # Validate only
     readme = (root / "README.md").read_text()
     assert "make lab" in readme and "make test" in readme
     assert bd.find_leaks(root) == []

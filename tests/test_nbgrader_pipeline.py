@@ -8,12 +8,18 @@ release notebook, and submissions with exactly one typical wrong answer.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import nbformat
 import pytest
 
 from course_admin import nbgrader_pipeline as pipe
+
+ROOT = pipe.REPO_ROOT
 
 pytestmark = pytest.mark.nbgrader
 
@@ -388,3 +394,34 @@ def test_one_wrong_answer_loses_exactly_its_points(graded):
             want = 0 if cell in failing else max_score
             assert score == want, f"{student}: {cell} scored {score}/{max_score}, expected {want}"
         assert grades.score == full[name].max_score - expected_loss
+
+
+@pytest.mark.nbgrader
+def test_validate_passes_a_correct_answer_that_prints_a_warning(tmp_path):
+    """Students' Validate (plain ``nbgrader validate`` with the course's config) does not fail
+    a test cell because the student's correct function warns on stderr; without the course's
+    config, nbgrader's own rule fails it (the control)."""
+    source = nbformat.read(ROOT / "source" / "ps01" / "ps01_convolution_arithmetic.ipynb", 4)
+    release = nbformat.read(ROOT / "release" / "ps01" / "ps01_convolution_arithmetic.ipynb", 4)
+    answers = pipe.solution_cells(source)
+    answers["q1_answer"] = (  # q1's visible test calls it: the warning lands in a test cell
+        "import warnings\n\n\n"
+        "def conv_output_size(n, f, stride=1, padding=0):\n"
+        "    warnings.warn('conv_output_size: integers only', UserWarning, stacklevel=2)\n"
+        "    padded = n + 2 * padding\n"
+        "    if f > padded or (padded - f) % stride:\n"
+        "        raise ValueError(f'a {f}-wide window with stride {stride} does not tile {n}')\n"
+        "    return (padded - f) // stride + 1\n")
+    path = tmp_path / "ps01_convolution_arithmetic.ipynb"
+    nbformat.write(pipe.fill_answers(release, answers), path)
+    validate = [str(Path(sys.executable).with_name("nbgrader")), "validate", str(path)]
+    env = {**os.environ, "CNN_COURSE_FAST": "1"}
+    course = subprocess.run(validate, cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=600)
+    assert "Success! Your notebook passes all the tests." in course.stdout, (
+        course.stdout[-3000:] + course.stderr[-2000:])
+    assert "[stderr]" not in course.stdout  # nothing failed, so nothing is listed
+    plain = subprocess.run(validate, cwd=tmp_path, env=env, capture_output=True, text=True,
+                           timeout=600)
+    assert "VALIDATION FAILED" in plain.stdout, plain.stdout[-3000:]
+    assert "integers only" in plain.stdout
