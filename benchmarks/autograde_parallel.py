@@ -35,6 +35,7 @@ import nbformat
 import numpy as np
 
 from course_admin import nbgrader_pipeline as pipe
+from course_admin.runner import _env as runner_env
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "fixtures" / "submissions"
@@ -92,7 +93,7 @@ def command_s(cmd: list[str], repeat: int = 2) -> float:
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        subprocess.run(cmd, check=True, capture_output=True, env=pipe._env())
+        subprocess.run(cmd, check=True, capture_output=True, env=runner_env())
         times.append(time.perf_counter() - start)
     return sum(times) / len(times)
 
@@ -116,7 +117,7 @@ def engine_pairs(a: str, n: int, workers: int, pairs: int, baseline: list[str]) 
                 start = time.perf_counter()
                 subprocess.run([course_bin, "autograde", a, "--course", str(course),
                                 "--workers", str(workers), "--no-progress", *extra],
-                               check=True, capture_output=True, env=pipe._env())
+                               check=True, capture_output=True, env=runner_env())
                 seconds.append(time.perf_counter() - start)
                 grades.append(scores(course, a, n))
             ours.append(round(seconds[0], 2))
@@ -164,7 +165,7 @@ def main() -> None:
         start, cpu = time.perf_counter(), children_cpu_s()
         subprocess.run([str(bindir / "course"), "autograde", a, "--course", str(ours),
                         "--workers", str(args.workers), "--no-progress"], check=True,
-                       capture_output=True, env=pipe._env())
+                       capture_output=True, env=runner_env())
         ours_s, ours_cpu = time.perf_counter() - start, children_cpu_s() - cpu
         load_after = os.getloadavg()[0]
         same = scores(plain, a, n) == scores(ours, a, n)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import ast
 import py_compile
-import re
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ import nbformat
 
 from course_admin import reference_check
 from course_admin.layout import REPO_ROOT
+from course_admin.markers import BLOCK
 
 #: what a bundle may never contain (checked on every text file written).
 FORBIDDEN_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS",
@@ -168,11 +168,9 @@ def _solution_shingles(root: Path) -> set[tuple[str, ...]]:
     """Passages of the reference solutions and hidden tests that the released notebooks do
     not give away anyway."""
     shingles = set()
-    block = re.compile(r"#+\s*BEGIN (SOLUTION|HIDDEN TESTS)(.*?)#+\s*END (SOLUTION|HIDDEN TESTS)",
-                       re.S)
     for path in sorted((root / "source").glob("ps*/*.ipynb")):
         for cell in nbformat.read(path, 4).cells:
-            for match in block.finditer(cell.source):
+            for match in BLOCK.finditer(cell.source):
                 shingles |= _shingles(match.group(2).splitlines())
     released = set()
     for path in sorted((root / "release").glob("ps*/*.ipynb")):

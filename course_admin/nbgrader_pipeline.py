@@ -13,21 +13,16 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import re
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
 from course_admin.layout import REPO_ROOT, gradebook_url
+from course_admin.markers import MARKER_LINE
+from course_admin.runner import _bin, run_command
 
-_MARKERS = re.compile(
-    r"^\s*#+\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$|^\s*#+\s*(BEGIN|END) MARK SCHEME\s*$"
-)
 #: cell metadata written by execution or by front ends, not by nbgrader
 VOLATILE_CELL_METADATA = ("execution", "collapsed", "scrolled", "jupyter", "tags_volatile")
 
@@ -46,29 +41,16 @@ def assignments(root: Path = REPO_ROOT) -> list[str]:
     return sorted(p.name for p in (root / "source").iterdir() if p.is_dir())
 
 
-def _env() -> dict[str, str]:
-    """Environment for nbgrader: this interpreter's bin/ first (nbgrader runs
-    ``alembic``), TensorFlow quiet in the kernels."""
-    env = dict(os.environ)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    env.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    return env
-
-
-def nbgrader(course_dir: Path, *args: str, timeout: float = 1800) -> subprocess.CompletedProcess:
-    """Run ``nbgrader *args`` in ``course_dir``; raise with nbgrader's log on failure."""
-    exe = Path(sys.executable).parent / "nbgrader"
-    cmd = [str(exe) if exe.exists() else "nbgrader", *args]
-    proc = subprocess.run(
-        cmd, cwd=course_dir, env=_env(), capture_output=True, text=True, timeout=timeout
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(
-            f"`nbgrader {' '.join(args)}` failed in {course_dir} (exit {proc.returncode}):\n"
-            f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-        )
-    return proc
+def nbgrader(course_dir: Path, *args: str, timeout: float = 1800) -> str:
+    """Run ``nbgrader *args`` in ``course_dir`` through the course's one launcher
+    (:func:`course_admin.runner.run_command`, unsandboxed); return its log, raise with the
+    log on failure or timeout."""
+    status, log = run_command([_bin("nbgrader"), *args], course_dir, timeout)
+    if status != 0:
+        what = "timed out" if status is None else f"exit {status}"
+        raise RuntimeError(f"`nbgrader {' '.join(args)}` failed in {course_dir} ({what}):\n"
+                           f"{log[-8000:]}")
+    return log
 
 
 def make_course_copy(dest: Path, root: Path = REPO_ROOT) -> Path:
@@ -102,7 +84,8 @@ def normalise_notebook(nb: nbformat.NotebookNode) -> dict:
 
 def strip_markers(source: str) -> str:
     """Remove nbgrader's BEGIN/END SOLUTION (and hidden-test) marker lines."""
-    return "\n".join(line for line in source.splitlines() if not _MARKERS.match(line)).strip("\n")
+    kept = (line for line in source.splitlines() if not MARKER_LINE.match(line))
+    return "\n".join(kept).strip("\n")
 
 
 def solution_cells(source_nb: nbformat.NotebookNode) -> dict[str, str]:

@@ -20,20 +20,20 @@ import nbformat
 
 from course_admin import records
 from course_admin.grading import _CONFIG_TAIL
+from course_admin.markers import HIDDEN_BEGIN, HIDDEN_END
 from course_admin.runner import run_nbgrader
 
-_BEGIN = re.compile(r"^\s*#+\s*BEGIN HIDDEN TESTS\s*$")
-_END = re.compile(r"^\s*#+\s*END HIDDEN TESTS\s*$")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_TRACEBACK_PREFIX = re.compile(r"^\s*(-*>)?\s*\d+\s")
 
 
 def split_hidden(source: str) -> tuple[str, list[str]]:
     """(source without its hidden-test blocks, the hidden lines)."""
     keep, hidden, inside = [], [], False
     for line in source.splitlines():
-        if _BEGIN.match(line):
+        if HIDDEN_BEGIN.match(line):
             inside = True
-        elif _END.match(line):
+        elif HIDDEN_END.match(line):
             inside = False
         elif inside:
             hidden.append(line)
@@ -43,7 +43,11 @@ def split_hidden(source: str) -> tuple[str, list[str]]:
 
 
 def sanitise(nb: nbformat.NotebookNode) -> list[str]:
-    """Cut hidden tests out of ``nb`` in place; return the hidden lines removed."""
+    """Cut hidden tests out of ``nb`` in place; return the hidden lines removed.
+
+    An error raised inside a hidden test keeps only its hint (the text after ``Hint:`` in
+    the message, which the checks write for the typical mistake): never the test's source,
+    never the expected value."""
     removed: list[str] = []
     for cell in nb.cells:
         if "HIDDEN TESTS" not in cell.source:
@@ -56,15 +60,30 @@ def sanitise(nb: nbformat.NotebookNode) -> list[str]:
                 continue
             text = _ANSI.sub("", "\n".join(output.traceback) + "\n" + output.evalue)
             if any(q in text for q in quoted):
-                output.evalue = "a hidden test failed"
-                output.traceback = [f"{output.ename}: a hidden test failed"]
+                hint = output.evalue.split("Hint:", 1)[1].strip() if (
+                    "Hint:" in output.evalue) else ""
+                output.evalue = "a hidden test failed" + (f". Hint: {hint}" if hint else "")
+                output.traceback = [f"{output.ename}: {output.evalue}"]
     return removed
 
 
-def hidden_leaks(page: str, hidden: list[str]) -> list[str]:
-    """Hidden lines (longer than 8 characters) readable in an HTML page's text."""
+def visible_lines(nb: nbformat.NotebookNode) -> set[str]:
+    """The stripped lines of every cell source of a (sanitised) notebook: what the student
+    may see anyway."""
+    return {line.strip() for cell in nb.cells for line in cell.source.splitlines()}
+
+
+def hidden_leaks(page: str, hidden: list[str], visible: set[str] = frozenset()) -> list[str]:
+    """Lines cut out as hidden (longer than 8 characters) readable in an HTML page's text,
+    except a line the student can see anyway in a visible cell (``visible``): the same
+    ``import tensorflow as tf`` in a visible test, the student's own ``return out``."""
     text = html.unescape(re.sub(r"<[^>]+>", "", page))
-    leaks = [h.strip() for h in hidden if len(h.strip()) > 8 and h.strip() in text]
+    # a line of the page, as a line (a traceback's "---> 12 " prefix taken off): a hidden
+    # line is a leak when it stands there whole, not when it is part of a longer visible one
+    lines = {_TRACEBACK_PREFIX.sub("", _ANSI.sub("", line)).strip()
+             for line in text.splitlines()}
+    leaks = [h.strip() for h in hidden
+             if len(h.strip()) > 8 and h.strip() not in visible and h.strip() in lines]
     return leaks + (["BEGIN HIDDEN TESTS"] if "BEGIN HIDDEN TESTS" in text else [])
 
 
@@ -84,14 +103,15 @@ def feedback(course_root: Path, assignment: str, students: list[str] | None = No
         config = (course_root / "nbgrader_config.py").read_text()
         (work / "nbgrader_config.py").write_text(config + _CONFIG_TAIL.format(cell_timeout=120))
         shutil.copy2(course_root / "gradebook.db", work / "gradebook.db")
-        hidden: list[str] = []
+        hidden: dict[tuple[str, str], tuple[list[str], set[str]]] = {}
         for student in students:
             src = course_root / "autograded" / student / assignment
             dest = work / "autograded" / student / assignment
             shutil.copytree(src, dest)
             for path in dest.glob("*.ipynb"):
                 nb = nbformat.read(path, as_version=4)
-                hidden += sanitise(nb)
+                cut = sanitise(nb)  # this student's hidden lines, checked on this page only
+                hidden[(student, path.stem)] = (cut, visible_lines(nb))
                 nbformat.write(nb, path)
         args = ["generate_feedback", assignment, "--force"]
         if len(students) == 1:
@@ -102,7 +122,8 @@ def feedback(course_root: Path, assignment: str, students: list[str] | None = No
         for student in students:
             made = work / "feedback" / student / assignment
             for page in made.glob("*.html"):
-                leaks = hidden_leaks(page.read_text(), hidden)
+                cut, visible = hidden.get((student, page.stem), ([], set()))
+                leaks = hidden_leaks(page.read_text(), cut, visible)
                 if leaks:
                     raise RuntimeError(f"{page.name} of {student} leaks hidden tests: {leaks}")
             target = course_root / "feedback" / student / assignment

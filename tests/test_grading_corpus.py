@@ -94,3 +94,52 @@ def test_each_case_is_graded_as_labelled(graded: tuple[str, Path, dict[str, set[
                 wrong.append(f"{student} {cases.get(student, [student])}: {cell} scored "
                              f"{grades[cell][0]:g}, expected {want:g}")
     assert not wrong, "\n".join(wrong)
+
+
+def _hidden_text(assignment: str) -> set[str]:
+    """Lines of the source's hidden-test blocks that no released cell shows (> 8 characters)."""
+    name = _notebook(assignment)
+    shown = {line.strip() for c in nbformat.read(ROOT / "release" / assignment / name, 4).cells
+             for line in c.source.splitlines()}
+    hidden = set()
+    for cell in nbformat.read(ROOT / "source" / assignment / name, 4).cells:
+        inside = False
+        for line in cell.source.splitlines():
+            if "BEGIN HIDDEN TESTS" in line:
+                inside = True
+            elif "END HIDDEN TESTS" in line:
+                inside = False
+            elif inside and len(line.strip()) > 8 and line.strip() not in shown:
+                hidden.add(line.strip())
+    return hidden
+
+
+def test_feedback_hides_the_hidden_tests_and_shows_their_hints(
+        graded: tuple[str, Path, dict[str, set[str]]]) -> None:
+    """``course feedback`` on every real assignment: pages for the reference and for a
+    submission with mistakes, no hidden line in either (other than the student's own code),
+    and a failed hidden check shows its hint."""
+    import html
+    import re
+
+    from course_admin.report import feedback
+
+    assignment, course, expect = graded
+    wrong = next(s for s, zero in expect.items() if zero and s != "attacker")
+    pages = feedback(course, assignment, ["reference", wrong])
+    assert sorted(pages) == sorted(["reference", wrong]) and all(pages.values())
+    hidden = _hidden_text(assignment)
+    for student, paths in pages.items():
+        own = {line.strip() for c in nbformat.read(
+            course / "submitted" / student / assignment / _notebook(assignment), 4).cells
+            for line in c.source.splitlines()}
+        for path in paths:
+            text = html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
+            lines = {re.sub(r"^\s*(-*>)?\s*\d+\s", "", line).strip()
+                     for line in text.splitlines()}
+            leaked = sorted(line for line in hidden - own if line in lines)
+            assert not leaked, f"{student}: {leaked[:3]}"
+    if assignment == "ps04":
+        student = next(s for s, _, _, ids in submissions("ps04") if "mistake_q2_no_biases" in ids)
+        page = feedback(course, "ps04", [student])[student][0].read_text()
+        assert "a hidden test failed. Hint: every layer has biases" in html.unescape(page)
