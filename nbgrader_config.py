@@ -52,3 +52,12 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # A course-local exchange, so release/fetch/submit work on one machine without
 # root (the default, /srv/nbgrader/exchange, needs an administrator).
 c.Exchange.root = os.path.join(ROOT, ".exchange")
+
+# Feedback never shows a hidden test (nbgrader #917 writes them into the HTML): the plain
+# `nbgrader generate_feedback` and the formgrader's button cut them out as `course feedback`
+# does, keeping a failed hidden check's hint only.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "course_admin.nbgrader_hooks.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

@@ -27,3 +27,19 @@ class VisibleStderr(NbGraderPreprocessor):
                     output["text"] = "".join(f"[stderr] {line}"
                                              for line in output["text"].splitlines(True))
         return cell, resources
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """Cut the hidden tests out of an autograded notebook before nbgrader renders its
+    feedback (``nbgrader_config.py`` registers it in ``GenerateFeedback.preprocessors``), so
+    ``nbgrader generate_feedback`` and the formgrader's *Generate Feedback* button show what
+    ``course feedback`` shows: no hidden test source, a failed hidden check reduced to its hint
+    (:func:`course_admin.report.sanitise`). nbgrader alone writes them into the HTML
+    (nbgrader #917)."""
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict
+                   ) -> tuple[NotebookNode, ResourcesDict]:
+        from course_admin.report import sanitise
+
+        sanitise(nb)
+        return nb, resources

@@ -198,11 +198,21 @@ def test_feedback_has_no_hidden_tests(graded: Path, tmp_path: Path) -> None:
     source = nbformat.read(FIXTURES / "mini_course" / "source" / "mini" / "mini.ipynb", 4)
     hidden = [line for c in source.cells for line in split_hidden(c.source)[1]]
     assert hidden
-    # plain nbgrader feedback shows the hidden tests (nbgrader #917) ...
+    # nbgrader's own feedback shows the hidden tests (nbgrader #917): the control, with the
+    # course config's GenerateFeedback line taken out ...
+    bare = shutil.copytree(graded, tmp_path / "bare")
+    config = (bare / "nbgrader_config.py").read_text()
+    (bare / "nbgrader_config.py").write_text(config.split("c.GenerateFeedback.preprocessors")[0])
+    pipe.nbgrader(bare, "generate_feedback", "mini", "--student", "s03_one_wrong", "--force")
+    page = (bare / "feedback" / "s03_one_wrong" / "mini" / "mini.html").read_text()
+    assert hidden_leaks(page, hidden)
+    # ... while plain `nbgrader generate_feedback` (and the formgrader's button) with the
+    # course's config cuts them out and keeps the hint
     plain = shutil.copytree(graded, tmp_path / "plain")
     pipe.nbgrader(plain, "generate_feedback", "mini", "--student", "s03_one_wrong", "--force")
     page = (plain / "feedback" / "s03_one_wrong" / "mini" / "mini.html").read_text()
-    assert hidden_leaks(page, hidden)
+    assert hidden_leaks(page, hidden) == [] and "HIDDEN-Q" not in page
+    assert "a hidden test failed" in page and "relu keeps positives" in page
     # ... course feedback does not, and still shows scores and visible test output
     assert main(["feedback", "mini", "--course", str(graded)]) == 0
     pages = sorted((graded / "feedback").glob("*/mini/mini.html"))
