@@ -76,6 +76,10 @@ def grade_all(course_root: Path, assignment: str, options: BatchOptions,
     submissions = find_submissions(course_root, assignment)
     if not (course_root / "source" / assignment).is_dir():
         raise ValueError(f"unknown assignment {assignment!r} (no source/{assignment}/)")
+    if not submissions:
+        raise ValueError(f"nothing to grade: no submitted/<student>/{assignment}/ in "
+                         f"{course_root}; bring the submissions in with `course collect PATH "
+                         f"--assignment {assignment}` first")
     if options.students:
         unknown = sorted(set(options.students) - set(submissions))
         if unknown:

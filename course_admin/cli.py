@@ -60,6 +60,8 @@ def cmd_collect(args: argparse.Namespace) -> int:
     """Copy submissions into submitted/ and print the report."""
     from course_admin.collect import DEFAULT_PATTERN, collect
 
+    if not Path(args.path).exists():
+        raise ValueError(f"{args.path} does not exist: give the folder or .zip of submissions")
     report = collect(Path(args.path), _course_root(args.course), args.assignment,
                      args.pattern or DEFAULT_PATTERN)
     print("\n".join(report.lines()))
@@ -99,6 +101,10 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     for student, paths in sorted(pages.items()):
         for path in paths:
             print(f"{student}\t{path}")
+    if not pages:
+        who = f" of {', '.join(args.student)}" if args.student else ""
+        print(f"course feedback: no autograded submission{who} of {args.assignment} in "
+              f"autograded/: run `course autograde {args.assignment}` first", file=sys.stderr)
     return 0 if pages else 1
 
 
@@ -124,7 +130,8 @@ def cmd_bundle(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``course`` argument parser."""
-    parser = argparse.ArgumentParser(prog="course", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="course",
+                                     description=__doc__.split("\n\n")[0].replace("``", ""))
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--course", metavar="DIR",
                         help="course directory (default: . if it has nbgrader_config.py)")

@@ -91,6 +91,11 @@ def feedback(course_root: Path, assignment: str, students: list[str] | None = No
              ) -> dict[str, list[Path]]:
     """Write ``feedback/<student>/<assignment>/*.html`` for every autograded (or the chosen)
     student; return student -> pages. Raises RuntimeError if a page would leak a hidden test."""
+    if not (course_root / "source" / assignment).is_dir():
+        raise ValueError(f"unknown assignment {assignment!r} (no source/{assignment}/)")
+    if not (course_root / "gradebook.db").exists():
+        raise ValueError(f"no gradebook in {course_root}: run `course release` and "
+                         f"`course autograde {assignment}` first")
     graded = sorted({p.parent.parent.name for p in
                      (course_root / "autograded").glob(f"*/{assignment}/*.ipynb")
                      if not p.parent.parent.name.startswith(".")})
@@ -162,7 +167,23 @@ def question_stats(course_root: Path, assignment: str) -> tuple[list[dict], dict
 
 
 def report(course_root: Path, assignment: str, out_dir: Path) -> list[Path]:
-    """grades.csv (nbgrader export), questions.csv and three PNG plots in ``out_dir``."""
+    """grades.csv (nbgrader export), questions.csv and three PNG plots in ``out_dir``.
+
+    Raises:
+        ValueError: no gradebook yet, or the assignment is not in it (nothing is created).
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    if not (course_root / "gradebook.db").exists():
+        raise ValueError(f"no gradebook in {course_root}: run `course release` and "
+                         f"`course autograde {assignment}` first")
+    with Gradebook(records.gradebook_url(course_root)) as gb:
+        try:
+            gb.find_assignment(assignment)
+        except MissingEntry:
+            raise ValueError(f"{assignment!r} is not in the gradebook: run `course release "
+                             f"{assignment}` and `course autograde {assignment}` first"
+                             ) from None
     import matplotlib
 
     matplotlib.use("Agg")

@@ -342,3 +342,28 @@ def test_crashing_cell_is_replaced_only_when_not_locked(tmp_path: Path) -> None:
     assert neutralise_cell(path, 9) == "q3_answer"
     cells = nbformat.read(path, 4).cells
     assert cells[9].source == CRASH_SOURCE and cells[3].source.startswith("def relu")
+
+
+def test_commands_say_what_is_wrong_and_create_nothing(tmp_path: Path, capsys) -> None:
+    """Each mistake gets one line saying what to do, exit 2, and no file appears."""
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy2(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    shutil.copytree(FIXTURES / "mini_course" / "source", course / "source")
+    before = sorted(p.relative_to(course) for p in course.rglob("*"))
+    cases = [
+        (["collect", str(tmp_path / "missing.zip"), "--assignment", "mini"], "does not exist"),
+        (["feedback", "mini"], "no gradebook"),
+        (["feedback", "ps99"], "unknown assignment 'ps99'"),
+        (["autograde", "mini", "--no-progress"], "nothing to grade"),
+        (["report", "mini"], "no gradebook"),
+    ]
+    for argv, message in cases:
+        assert main([*argv, "--course", str(course)]) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, (argv, err)
+        assert len(err.strip().splitlines()) == 1, (argv, err)
+    assert sorted(p.relative_to(course) for p in course.rglob("*")) == before
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "``" not in capsys.readouterr().out
