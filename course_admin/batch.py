@@ -19,11 +19,14 @@ from pathlib import Path
 
 from course_admin import records
 from course_admin.grading import (
+    JOB_PREFIX,
     GradeJob,
     find_submissions,
     grade_one,
     make_executor,
+    mark_owner,
     prepare_template,
+    remove_abandoned,
     submission_digest,
     warm_up,
 )
@@ -56,6 +59,9 @@ class BatchSummary:
     graded: list[dict]
     skipped: list[str]
     failed: dict[str, str]
+
+
+TEMPLATE_PREFIX = ".course-template-"
 
 
 def grade_all(course_root: Path, assignment: str, options: BatchOptions,
@@ -97,7 +103,11 @@ def grade_all(course_root: Path, assignment: str, options: BatchOptions,
 
     # under the course (not /tmp), so Dask workers that share the course directory see it
     (course_root / "autograded").mkdir(exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".course-template-", dir=course_root / "autograded"))
+    # what a run killed with kill -9 left: its template here, its job folders in the temp dir
+    remove_abandoned(course_root / "autograded", TEMPLATE_PREFIX)
+    remove_abandoned(Path(tempfile.gettempdir()), JOB_PREFIX)
+    tmp = Path(tempfile.mkdtemp(prefix=TEMPLATE_PREFIX, dir=course_root / "autograded"))
+    mark_owner(tmp)
     closer = None
     own = executor is None
     # The parent needs nbgrader's gradebook API; process-pool workers fork from a fresh

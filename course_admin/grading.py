@@ -21,6 +21,7 @@ import concurrent.futures as cf
 import hashlib
 import json
 import multiprocessing
+import os
 import re
 import shutil
 import sys
@@ -258,12 +259,49 @@ def _grade_nbgrader(job: GradeJob, work: Path, course: Path, dest: Path, present
     return error
 
 
+JOB_PREFIX = "course-grade-"
+OWNER_FILE = ".course-owner-pid"
+
+
+def mark_owner(folder: Path) -> None:
+    """Record the process that made ``folder`` (see :func:`remove_abandoned`)."""
+    (folder / OWNER_FILE).write_text(str(os.getpid()))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_abandoned(parent: Path, prefix: str) -> list[Path]:
+    """Delete the folders ``parent/prefix*`` whose maker is dead (a ``course autograde``
+    killed with ``kill -9`` leaves its job folders, each with a copy of the gradebook and
+    its hidden tests, and its template behind); return what was removed."""
+    removed = []
+    for folder in sorted(parent.glob(f"{prefix}*")):
+        owner = folder / OWNER_FILE
+        try:
+            pid = int(owner.read_text())
+        except (OSError, ValueError):
+            continue  # not ours, or being made right now
+        if not _alive(pid):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
 def grade_one(job: GradeJob) -> dict:
     """Grade one submission in a fresh temporary course; return the result as plain data:
     student, assignment, cells (notebook -> grade id -> score or None), flags, error, seconds,
     digest, timestamp and files (path under autograded/<student>/<assignment> -> bytes)."""
     start = time.monotonic()
-    work = Path(tempfile.mkdtemp(prefix="course-grade-"))
+    work = Path(tempfile.mkdtemp(prefix=JOB_PREFIX))
+    mark_owner(work)
     flags: list[str] = []
     error = None
     cells: dict[str, dict[str, float | None]] = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import html
+import math
 import re
 import shutil
 import tempfile
@@ -188,6 +189,8 @@ def report(course_root: Path, assignment: str, out_dir: Path) -> list[Path]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import numpy as np
+    from matplotlib.ticker import MaxNLocator
 
     out_dir.mkdir(parents=True, exist_ok=True)
     grades_csv = out_dir / "grades.csv"
@@ -203,23 +206,30 @@ def report(course_root: Path, assignment: str, out_dir: Path) -> list[Path]:
     written = [grades_csv, questions_csv]
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.hist(list(totals.values()), bins=max(5, min(20, len(totals))), color="tab:blue")
-    ax.set(title=f"{assignment}: total score", xlabel="points", ylabel="students")
+    top = max([*totals.values(), *(s["max_score"] for s in stats), 1.0])
+    # one bin per whole point, centred on it; students counted in whole numbers
+    ax.hist(list(totals.values()), bins=np.arange(-0.5, math.ceil(top) + 1.0, 1.0),
+            color="tab:blue", edgecolor="white")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set(title=f"{assignment}: total score", xlabel="points (bins of 1 point)",
+           ylabel="students")
     written.append(_save(fig, out_dir / f"{assignment}_score_histogram.png"))
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.bar([s["question"].split("/")[-1] for s in stats], [s["pass_rate"] for s in stats])
-    ax.set(title=f"{assignment}: pass rate per question", ylabel="full marks (fraction)",
-           ylim=(0, 1))
+    ax.set(title=f"{assignment}: pass rate per question", xlabel="test cell (question)",
+           ylabel="full marks (fraction of students)", ylim=(0, 1))
     ax.tick_params(axis="x", rotation=45)
     written.append(_save(fig, out_dir / f"{assignment}_pass_rate.png"))
 
     entries = {e["student"]: e for e in records.journal_for(course_root).entries(assignment)}
-    fig, ax = plt.subplots(figsize=(6, 3.5))
     names = sorted(entries)
+    fig, ax = plt.subplots(figsize=(6, max(2.5, 0.28 * len(names) + 1.2)))
     ax.barh(names, [entries[n]["seconds"] for n in names], color="tab:orange")
-    ax.set(title=f"{assignment}: grading time per submission", xlabel="seconds")
-    ax.tick_params(axis="y", labelsize=6)
+    ax.set(title=f"{assignment}: grading time per submission", xlabel="seconds",
+           ylabel="student")
+    ax.tick_params(axis="y", labelsize=9)
     written.append(_save(fig, out_dir / f"{assignment}_time_per_submission.png"))
     return written
 

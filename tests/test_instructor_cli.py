@@ -367,3 +367,32 @@ def test_commands_say_what_is_wrong_and_create_nothing(tmp_path: Path, capsys) -
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "``" not in capsys.readouterr().out
+
+
+def test_autograde_removes_what_a_killed_run_left(tmp_path: Path) -> None:
+    """A template and a job folder whose making process is dead (kill -9) are removed by the
+    next run; a folder of a live process, or without an owner, is left alone."""
+    import subprocess
+    import tempfile
+
+    from course_admin.grading import JOB_PREFIX, OWNER_FILE
+
+    course = make_course(tmp_path / "course", ["s01_reference"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    autograded = course / "autograded"
+    autograded.mkdir()
+    left = [autograded / ".course-template-killed",
+            Path(tempfile.mkdtemp(prefix=JOB_PREFIX))]
+    for folder in left:
+        folder.mkdir(exist_ok=True)
+        (folder / "gradebook.db").write_text("hidden tests")
+        (folder / OWNER_FILE).write_text(str(dead.pid))
+    alive = Path(tempfile.mkdtemp(prefix=JOB_PREFIX))
+    (alive / OWNER_FILE).write_text(str(os.getpid()))
+    try:
+        assert main(["autograde", "mini", "--course", str(course), *FAST]) == 0
+        assert not any(folder.exists() for folder in left)
+        assert alive.exists()
+    finally:
+        shutil.rmtree(alive, ignore_errors=True)
