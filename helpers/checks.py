@@ -261,3 +261,82 @@ def relabel_stderr_in_validate() -> None:
 
     on_cell_executed.relabels_stderr = True
     Execute.on_cell_executed = on_cell_executed
+
+
+def _weighted_layers(model) -> list:
+    """The layers of a Keras model that hold weights, nested models expanded."""
+    out = []
+    for layer in model.layers:
+        if hasattr(layer, "layers") and layer.layers and layer is not model:
+            out += _weighted_layers(layer)
+        elif layer.get_weights():
+            out.append(layer)
+    return out
+
+
+def check_block_matches(student, reference, x, name: str, any_channel_order: bool = False,
+                        atol: float = 1e-4, seed: int = 0) -> None:
+    """A Keras block behaves like the reference block: the two get the same random, non-zero
+    weights and must compute the same output on ``x``.
+
+    Weights are matched by layer kind and weight shapes, not by position, so any creation
+    order (branches, the shortcut first, nested ``keras.Sequential`` parts) is accepted; layers
+    of one kind and shape all get the same weights (every BatchNormalization of ``c`` channels
+    the same gamma, beta, mean and variance), which keeps the comparison order-free.
+
+    Args:
+        student, reference: Keras models from the same input shape (the blocks under test).
+        x: a float32 batch for both, ``(N, H, W, C)``.
+        name: what the messages call the block.
+        any_channel_order: compare the output channels as a set (an inception module may
+            concatenate its branches in any order).
+        atol: largest difference allowed.
+        seed: seed of the weights.
+
+    Raises:
+        AssertionError: a layer with weights the reference has no counterpart for, another
+            output shape, or other values (the layer order, an activation, a branch).
+    """
+    rng = np.random.default_rng(seed)
+
+    def kind(layer) -> tuple:
+        return (type(layer).__name__, tuple(tuple(w.shape) for w in layer.get_weights()))
+
+    table: dict[tuple, list] = {}
+    for layer in _weighted_layers(reference):
+        key = kind(layer)
+        if key not in table:
+            shapes = [w.shape for w in layer.get_weights()]
+            if type(layer).__name__ == "BatchNormalization" and len(shapes) == 4:
+                c = shapes[0]
+                table[key] = [rng.uniform(0.5, 1.5, c), rng.normal(0, 0.5, c),
+                              rng.normal(0, 0.2, c), rng.uniform(0.5, 1.5, c)]
+            else:
+                table[key] = [rng.normal(0, 0.5, s) for s in shapes]
+            table[key] = [w.astype("float32") for w in table[key]]
+        layer.set_weights(table[key])
+    for layer in _weighted_layers(student):
+        key = kind(layer)
+        if key not in table:
+            raise AssertionError(f"{name}: a {key[0]} layer with weights of shapes "
+                                 f"{list(key[1])} that the block should not have")
+        layer.set_weights(table[key])
+    got = np.asarray(student(x, training=False), dtype=np.float64)
+    want = np.asarray(reference(x, training=False), dtype=np.float64)
+    if got.shape != want.shape:
+        raise AssertionError(f"{name}: output shape {got.shape}, expected {want.shape}")
+    if any_channel_order:
+        got = got.reshape(-1, got.shape[-1]).T  # one row per channel
+        free = list(range(len(got)))
+        for row in want.reshape(-1, want.shape[-1]).T:
+            same = [j for j in free if np.abs(got[j] - row).max() <= atol]
+            if not same:
+                break
+            free.remove(same[0])
+        matched = not free
+    else:
+        matched = bool(np.allclose(got, want, atol=atol, rtol=0))
+    if not matched:
+        raise AssertionError(f"{name}: with the same weights as the reference block it "
+                             "computes something else (check the order of the layers, each "
+                             "activation and each branch against the question)")

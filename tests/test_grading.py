@@ -129,3 +129,59 @@ def test_loop_depth_reads_a_real_function():
     assert checks.loop_depth(pairs) == 2
     with pytest.raises(AssertionError, match="no loops"):
         checks.check_loop_depth(pairs, 1, "no loops over pairs")
+
+
+def _block(build, shape=(6, 6, 4)):
+    import keras
+
+    inputs = keras.Input(shape)
+    return keras.Model(inputs, build(inputs))
+
+
+def test_check_block_matches_accepts_any_creation_order_and_rejects_another_order():
+    import keras
+    from keras import layers
+
+    def reference(x):
+        y = layers.Conv2D(8, 3, padding="same", use_bias=False)(x)
+        y = layers.ReLU()(layers.BatchNormalization()(y))
+        shortcut = layers.Conv2D(8, 1, use_bias=False)(x)
+        return layers.Add()([shortcut, y])
+
+    def shortcut_first(x):  # the same block, layers made in another order, a nested part
+        shortcut = layers.Conv2D(8, 1, use_bias=False)(x)
+        branch = keras.Sequential([layers.Conv2D(8, 3, padding="same", use_bias=False),
+                                   layers.BatchNormalization(), layers.Activation("relu")])
+        return layers.Add()([branch(x), shortcut])
+
+    def relu_before_bn(x):  # a typical mistake: same layers, same parameters
+        y = layers.Conv2D(8, 3, padding="same", use_bias=False)(x)
+        y = layers.BatchNormalization()(layers.ReLU()(y))
+        return layers.Add()([layers.Conv2D(8, 1, use_bias=False)(x), y])
+
+    def with_bias(x):
+        y = layers.Conv2D(8, 3, padding="same")(x)
+        y = layers.ReLU()(layers.BatchNormalization()(y))
+        return layers.Add()([layers.Conv2D(8, 1, use_bias=False)(x), y])
+
+    x = np.random.default_rng(0).normal(size=(2, 6, 6, 4)).astype("float32")
+    checks.check_block_matches(_block(shortcut_first), _block(reference), x, "block")
+    with pytest.raises(AssertionError, match="computes something else"):
+        checks.check_block_matches(_block(relu_before_bn), _block(reference), x, "block")
+    with pytest.raises(AssertionError, match="should not have"):
+        checks.check_block_matches(_block(with_bias), _block(reference), x, "block")
+
+
+def test_check_block_matches_compares_channels_as_a_set_when_asked():
+    from keras import layers
+
+    def two_branches(x, swap=False):
+        a = layers.Conv2D(2, 1)(x)
+        b = layers.Conv2D(3, 3, padding="same")(x)
+        return layers.Concatenate()([b, a] if swap else [a, b])
+
+    x = np.random.default_rng(1).normal(size=(2, 6, 6, 4)).astype("float32")
+    swapped, straight = _block(lambda t: two_branches(t, True)), _block(two_branches)
+    with pytest.raises(AssertionError):
+        checks.check_block_matches(swapped, straight, x, "module")
+    checks.check_block_matches(swapped, straight, x, "module", any_channel_order=True)
