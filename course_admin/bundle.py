@@ -13,10 +13,12 @@ another name). The lectures call those functions, so they cannot simply be left 
 module that defines one ships as bytecode only (a ``.pyc``
 beside where the ``.py`` was, compiled for the Python that builds the bundle), so the lectures
 run and ``help()`` still shows the docstrings, but no source is there to read or copy, and
-``inspect.getsource`` fails. What this cannot stop: bytecode can be disassembled (``dis``), so a
-determined student can reconstruct the logic with effort; and calling the function from an
-answer is still possible, which ``course autograde``'s reference check zeroes (see
-:mod:`course_admin.reference_check`).
+``inspect.getsource`` fails. A module that defines one inside a ``tf.function`` stays source
+(AutoGraph converts Python from its source): ``helpers/visualisation.py`` (ps02's saliency and
+activation maps), listed by the command. What this cannot stop: bytecode can be
+disassembled (``dis``), so a determined student can reconstruct the logic with effort; and
+calling the function from an answer is still possible, which ``course autograde``'s
+reference check zeroes (see :mod:`course_admin.reference_check`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ from course_admin import reference_check
 from course_admin.layout import REPO_ROOT
 from course_admin.markers import BLOCK
 
+#: a module whose code holds this runs through TensorFlow's AutoGraph, which needs the source
+NEEDS_SOURCE = "tf.function"
+
 #: what a bundle may never contain (checked on every text file written).
 FORBIDDEN_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS",
                      "END HIDDEN TESTS")
@@ -50,6 +55,9 @@ class Bundle:
 
     root: Path
     compiled: dict[str, list[str]] = field(default_factory=dict)  # module -> names it hides
+    #: modules that define an asked function but must stay source: TensorFlow's AutoGraph
+    #: converts the Python code of a ``tf.function`` from its source (module -> names)
+    exposed: dict[str, list[str]] = field(default_factory=dict)
     files: int = 0
 
     def lines(self) -> list[str]:
@@ -57,6 +65,9 @@ class Bundle:
         out = [f"wrote {self.root} ({self.files} files)"]
         for module, names in sorted(self.compiled.items()):
             out.append(f"  bytecode only: {module} (asked for: {', '.join(sorted(names))})")
+        for module, names in sorted(self.exposed.items()):
+            out.append(f"  kept as source (a tf.function: AutoGraph reads its source): {module} "
+                       f"(asked for: {', '.join(sorted(names))})")
         return out
 
 
@@ -144,9 +155,12 @@ def build_bundle(out: Path, root: Path = REPO_ROOT) -> Bundle:
         (out / name).write_text(text)
     asked = asked_functions(root)
     for path, names in modules_to_compile(out / "helpers", asked).items():
+        module = ".".join(path.relative_to(out).with_suffix("").parts)
+        if NEEDS_SOURCE in path.read_text():
+            bundle.exposed[module] = names
+            continue
         py_compile.compile(str(path), cfile=str(path.with_suffix(".pyc")), doraise=True)
         path.unlink()
-        module = ".".join(path.relative_to(out).with_suffix("").parts)
         bundle.compiled[module] = names
     bundle.files = sum(1 for p in out.rglob("*") if p.is_file())
     leaks = find_leaks(out, root)
@@ -182,7 +196,9 @@ def _solution_shingles(root: Path) -> set[tuple[str, ...]]:
 def find_leaks(bundle: Path, root: Path = REPO_ROOT) -> list[str]:
     """What in ``bundle`` must not be there: instructor folders, a gradebook, source of an
     asked function, nbgrader's solution/hidden-test markers, three consecutive lines of a
-    reference solution or a hidden test (an empty list when the bundle is clean)."""
+    reference solution or a hidden test (an empty list when the bundle is clean). A module
+    holding a ``tf.function`` (:data:`NEEDS_SOURCE`) may define an asked function: it has to
+    stay source, and :attr:`Bundle.exposed` names it."""
     leaks = [f"{p.relative_to(bundle)} exists" for p in
              [bundle / "source", bundle / "course_admin", bundle / "tests",
               bundle / "submitted", bundle / "autograded", bundle / "feedback"] if p.exists()]
@@ -192,7 +208,7 @@ def find_leaks(bundle: Path, root: Path = REPO_ROOT) -> list[str]:
     for path in sorted(p for p in bundle.rglob("*") if p.is_file() and p.suffix != ".pyc"):
         text = path.read_text(errors="replace")
         leaks += [f"{path.relative_to(bundle)}: {m!r}" for m in FORBIDDEN_MARKERS if m in text]
-        if path.suffix == ".py":
+        if path.suffix == ".py" and NEEDS_SOURCE not in text:
             defined = _top_level_names(path) & set(asked)
             leaks += [f"{path.relative_to(bundle)} defines {n} (asked in "
                       f"{', '.join(sorted(asked[n]))})" for n in sorted(defined)]

@@ -57,10 +57,16 @@ def test_no_function_an_assignment_asks_for_ships_as_source(built):
     for module in built.compiled:
         path = built.root / Path(*module.split("."))
         assert not path.with_suffix(".py").exists() and path.with_suffix(".pyc").exists()
+    exposed = {built.root / Path(*m.split(".")).with_suffix(".py") for m in built.exposed}
     for path in (built.root / "helpers").rglob("*.py"):
         tree = ast.parse(path.read_text())
         defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)}
+        if path in exposed:  # kept for AutoGraph, and said so
+            assert bd.NEEDS_SOURCE in path.read_text() and defined & set(asked)
+            continue
         assert not defined & set(asked), (path, defined & set(asked))
+    assert set(built.exposed) == {"helpers.visualisation"}
+    assert any("kept as source" in line for line in built.lines())
     # they import from bytecode, keep their docstrings, and have no source to read
     checks = "\n".join(
         f"import {m} as mod\nassert mod.__file__.endswith('.pyc'), mod.__file__\n"
@@ -74,6 +80,10 @@ def test_no_function_an_assignment_asks_for_ships_as_source(built):
         for m, names in built.compiled.items())
     done = _run(built.root, "import inspect\n" + checks)
     assert done.returncode == 0, done.stderr[-2000:]
+    # AutoGraph converts a tf.function from its source: no bytecode module may hold one
+    for module in built.compiled:
+        assert bd.NEEDS_SOURCE not in (ROOT / Path(*module.split("."))).with_suffix(
+            ".py").read_text(), module
 
 
 def test_find_leaks_sees_each_kind_of_leak(built, tmp_path):
