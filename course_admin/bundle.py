@@ -13,9 +13,11 @@ another name). The lectures call those functions, so they cannot simply be left 
 module that defines one ships as bytecode only (a ``.pyc``
 beside where the ``.py`` was, compiled for the Python that builds the bundle), so the lectures
 run and ``help()`` still shows the docstrings, but no source is there to read or copy, and
-``inspect.getsource`` fails. A module that defines one inside a ``tf.function`` stays source
-(AutoGraph converts Python from its source): ``helpers/visualisation.py`` (ps02's saliency and
-activation maps), listed by the command. What this cannot stop: bytecode can be
+``inspect.getsource`` fails. TensorFlow's AutoGraph converts a ``tf.function`` from its source,
+so a module that ships as bytecode must trace its ``tf.function`` s with ``autograph=False``
+(loops as ``tf.while_loop``, branches on tensors as ``tf.cond``, as
+:class:`helpers.visualisation.FilterAscent` does); :func:`build_bundle` refuses a module that
+does not (:func:`autograph_uses`). What this cannot stop: bytecode can be
 disassembled (``dis``), so a determined student can reconstruct the logic with effort; and
 calling the function from an answer is still possible, which ``course autograde``'s
 reference check zeroes (see :mod:`course_admin.reference_check`).
@@ -36,9 +38,6 @@ from course_admin import reference_check
 from course_admin.layout import REPO_ROOT
 from course_admin.markers import BLOCK
 
-#: a module whose code holds this runs through TensorFlow's AutoGraph, which needs the source
-NEEDS_SOURCE = "tf.function"
-
 #: what a bundle may never contain (checked on every text file written).
 FORBIDDEN_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS",
                      "END HIDDEN TESTS")
@@ -55,9 +54,6 @@ class Bundle:
 
     root: Path
     compiled: dict[str, list[str]] = field(default_factory=dict)  # module -> names it hides
-    #: modules that define an asked function but must stay source: TensorFlow's AutoGraph
-    #: converts the Python code of a ``tf.function`` from its source (module -> names)
-    exposed: dict[str, list[str]] = field(default_factory=dict)
     files: int = 0
 
     def lines(self) -> list[str]:
@@ -65,9 +61,6 @@ class Bundle:
         out = [f"wrote {self.root} ({self.files} files)"]
         for module, names in sorted(self.compiled.items()):
             out.append(f"  bytecode only: {module} (asked for: {', '.join(sorted(names))})")
-        for module, names in sorted(self.exposed.items()):
-            out.append(f"  kept as source (a tf.function: AutoGraph reads its source): {module} "
-                       f"(asked for: {', '.join(sorted(names))})")
         return out
 
 
@@ -90,6 +83,26 @@ def _top_level_names(path: Path) -> set[str]:
     tree = ast.parse(path.read_text())
     return {n.name for n in tree.body
             if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
+
+
+def autograph_uses(path: Path) -> list[int]:
+    """Lines of ``path`` that make a ``tf.function`` with AutoGraph on (the default): as a
+    decorator or a call, without ``autograph=False``. AutoGraph reads the Python source of what
+    it converts, so such a module breaks when shipped as bytecode."""
+    def is_tf_function(node: ast.AST) -> bool:
+        return (isinstance(node, ast.Attribute) and node.attr == "function"
+                and isinstance(node.value, ast.Name) and node.value.id == "tf")
+
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call) and is_tf_function(node.func):
+            if not any(k.arg == "autograph" and isinstance(k.value, ast.Constant)
+                       and k.value.value is False for k in node.keywords):
+                lines.append(node.lineno)
+        for decorator in getattr(node, "decorator_list", []):
+            if is_tf_function(decorator):  # a bare @tf.function
+                lines.append(decorator.lineno)
+    return sorted(set(lines))
 
 
 def modules_to_compile(helpers_dir: Path, asked: dict[str, set[str]]) -> dict[Path, list[str]]:
@@ -156,16 +169,23 @@ def build_bundle(out: Path, root: Path = REPO_ROOT) -> Bundle:
     asked = asked_functions(root)
     for path, names in modules_to_compile(out / "helpers", asked).items():
         module = ".".join(path.relative_to(out).with_suffix("").parts)
-        if NEEDS_SOURCE in path.read_text():
-            bundle.exposed[module] = names
-            continue
+        traced = autograph_uses(path)
+        if traced:
+            shutil.rmtree(out)
+            raise BundleError(
+                f"{module} defines {', '.join(names)} (asked in an assignment), so it ships as "
+                f"bytecode, but line {traced[0]} makes a tf.function with AutoGraph, which needs "
+                "the source: pass autograph=False (loops as tf.while_loop, tensor branches as "
+                "tf.cond). Nothing was written")
         py_compile.compile(str(path), cfile=str(path.with_suffix(".pyc")), doraise=True)
         path.unlink()
         bundle.compiled[module] = names
     bundle.files = sum(1 for p in out.rglob("*") if p.is_file())
     leaks = find_leaks(out, root)
     if leaks:
-        raise BundleError("the bundle would leak instructor material: " + "; ".join(leaks[:5]))
+        shutil.rmtree(out)
+        raise BundleError("nothing was written: the bundle would leak instructor material: "
+                          + "; ".join(leaks[:5]))
     return bundle
 
 
@@ -196,9 +216,7 @@ def _solution_shingles(root: Path) -> set[tuple[str, ...]]:
 def find_leaks(bundle: Path, root: Path = REPO_ROOT) -> list[str]:
     """What in ``bundle`` must not be there: instructor folders, a gradebook, source of an
     asked function, nbgrader's solution/hidden-test markers, three consecutive lines of a
-    reference solution or a hidden test (an empty list when the bundle is clean). A module
-    holding a ``tf.function`` (:data:`NEEDS_SOURCE`) may define an asked function: it has to
-    stay source, and :attr:`Bundle.exposed` names it."""
+    reference solution or a hidden test (an empty list when the bundle is clean)."""
     leaks = [f"{p.relative_to(bundle)} exists" for p in
              [bundle / "source", bundle / "course_admin", bundle / "tests",
               bundle / "submitted", bundle / "autograded", bundle / "feedback"] if p.exists()]
@@ -208,7 +226,7 @@ def find_leaks(bundle: Path, root: Path = REPO_ROOT) -> list[str]:
     for path in sorted(p for p in bundle.rglob("*") if p.is_file() and p.suffix != ".pyc"):
         text = path.read_text(errors="replace")
         leaks += [f"{path.relative_to(bundle)}: {m!r}" for m in FORBIDDEN_MARKERS if m in text]
-        if path.suffix == ".py" and NEEDS_SOURCE not in text:
+        if path.suffix == ".py":
             defined = _top_level_names(path) & set(asked)
             leaks += [f"{path.relative_to(bundle)} defines {n} (asked in "
                       f"{', '.join(sorted(asked[n]))})" for n in sorted(defined)]

@@ -160,9 +160,10 @@ class FilterAscent:
         self.input_shape = shape
         # A partial, not the bound method: TensorFlow counts traces per function code and warns
         # ("triggered tf.function retracing") once several FilterAscent objects have traced.
-        self._ascend = tf.function(partial(FilterAscent._ascend_py, self), input_signature=[
-            tf.TensorSpec((None, *shape), tf.float32), tf.TensorSpec((None,), tf.int32),
-            tf.TensorSpec((None, 2), tf.int32)])
+        signature = [tf.TensorSpec((None, *shape), tf.float32), tf.TensorSpec((None,), tf.int32),
+                     tf.TensorSpec((None, 2), tf.int32)]
+        self._ascend = tf.function(partial(FilterAscent._ascend_py, self), autograph=False,
+                                   input_signature=signature)
 
     def _own_means(self, x: tf.Tensor, filters: tf.Tensor) -> tf.Tensor:
         """Mean activation ``(N,)`` of filter ``filters[n]`` for image n."""
@@ -171,9 +172,13 @@ class FilterAscent:
         return tf.gather(means, filters, axis=1, batch_dims=1)
 
     def _ascend_py(self, x: tf.Tensor, filters: tf.Tensor, shifts: tf.Tensor) -> tf.Tensor:
+        """``len(shifts)`` ascent steps on images ``x`` ``(N, H, W, C)``, written for tracing
+        without AutoGraph (``tf.while_loop``, ``tf.cond``): the student edition ships this
+        module as bytecode, and AutoGraph converts Python only from its source."""
         r = self.regularisers
         kernel = _gaussian_kernel(r.blur_sigma, self.input_shape[-1]) if r.blur_every else None
-        for t in tf.range(tf.shape(shifts)[0]):
+
+        def step(t: tf.Tensor, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
             shift = shifts[t]
             if r.jitter:
                 x = tf.roll(x, shift, axis=[1, 2])
@@ -189,14 +194,17 @@ class FilterAscent:
             if r.l2_decay:
                 x = x * (1.0 - r.l2_decay)
             if r.blur_every:
-                if (t + 1) % r.blur_every == 0:
-                    x = tf.nn.depthwise_conv2d(x, kernel, [1, 1, 1, 1], "SAME")
+                x = tf.cond((t + 1) % r.blur_every == 0,
+                            lambda: tf.nn.depthwise_conv2d(x, kernel, [1, 1, 1, 1], "SAME"),
+                            lambda: x)
             if r.clip_value_pct:
                 x = _zero_below_percentile(x, tf.norm(x, axis=-1), r.clip_value_pct)
             if r.clip_contrib_pct:
                 contrib = tf.abs(tf.reduce_sum(x * g, axis=-1))
                 x = _zero_below_percentile(x, contrib, r.clip_contrib_pct)
-            x = tf.clip_by_value(x, 0.0, 1.0)
+            return t + 1, tf.clip_by_value(x, 0.0, 1.0)
+
+        _, x = tf.while_loop(lambda t, _: t < tf.shape(shifts)[0], step, [tf.constant(0), x])
         return x
 
     def start_images(self, n: int, seed: int = 0) -> np.ndarray:

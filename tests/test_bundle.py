@@ -57,16 +57,13 @@ def test_no_function_an_assignment_asks_for_ships_as_source(built):
     for module in built.compiled:
         path = built.root / Path(*module.split("."))
         assert not path.with_suffix(".py").exists() and path.with_suffix(".pyc").exists()
-    exposed = {built.root / Path(*m.split(".")).with_suffix(".py") for m in built.exposed}
     for path in (built.root / "helpers").rglob("*.py"):
         tree = ast.parse(path.read_text())
         defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)}
-        if path in exposed:  # kept for AutoGraph, and said so
-            assert bd.NEEDS_SOURCE in path.read_text() and defined & set(asked)
-            continue
         assert not defined & set(asked), (path, defined & set(asked))
-    assert set(built.exposed) == {"helpers.visualisation"}
-    assert any("kept as source" in line for line in built.lines())
+    # ps02's activation maps, saliency and gradient ascent included (their tf.function traces
+    # without AutoGraph)
+    assert {"helpers.visualisation", "helpers.nn.convolution_basics"} <= set(built.compiled)
     # they import from bytecode, keep their docstrings, and have no source to read
     checks = "\n".join(
         f"import {m} as mod\nassert mod.__file__.endswith('.pyc'), mod.__file__\n"
@@ -80,10 +77,29 @@ def test_no_function_an_assignment_asks_for_ships_as_source(built):
         for m, names in built.compiled.items())
     done = _run(built.root, "import inspect\n" + checks)
     assert done.returncode == 0, done.stderr[-2000:]
-    # AutoGraph converts a tf.function from its source: no bytecode module may hold one
+    # AutoGraph converts a tf.function from its source: no bytecode module may trace with it
     for module in built.compiled:
-        assert bd.NEEDS_SOURCE not in (ROOT / Path(*module.split("."))).with_suffix(
-            ".py").read_text(), module
+        assert bd.autograph_uses((ROOT / Path(*module.split("."))).with_suffix(".py")) == []
+
+
+def test_gradient_ascent_runs_from_bytecode(built):
+    """FilterAscent's tf.function (lecture 02) traces from the .pyc, regularisers on."""
+    code = ("import keras, numpy as np\nfrom helpers import visualisation as vis\n"
+            "assert vis.__file__.endswith('.pyc')\n"
+            "m = keras.Sequential([keras.Input((12, 12, 1)), keras.layers.Conv2D(4, 3, "
+            "activation='relu', name='c')])\n"
+            "r = vis.FilterAscent(m, 'c', regularisers=vis.Regularisers.all(), steps=5).batched()\n"
+            "assert r.images.shape == (4, 12, 12, 1) and np.isfinite(r.images).all()\n")
+    done = _run(built.root, code)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_autograph_uses_finds_each_way_to_make_a_tf_function(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("import tensorflow as tf\n@tf.function\ndef a(x):\n    return x\n"
+                      "@tf.function(reduce_retracing=True)\ndef b(x):\n    return x\n"
+                      "c = tf.function(a, autograph=False)\nd = tf.function(b)\n")
+    assert bd.autograph_uses(module) == [2, 5, 9]
 
 
 def test_find_leaks_sees_each_kind_of_leak(built, tmp_path):
@@ -154,3 +170,11 @@ def test_the_bundle_readme_and_makefile_name_the_two_student_commands(built):
     requirements = (built.root / "requirements.txt").read_text().split()
     assert "nbgrader==0.9.6" in requirements and not any(
         r.startswith(("pytest", "dask", "ruff")) for r in requirements)
+
+
+def test_bundle_refuses_a_bytecode_module_that_needs_autograph(tmp_path, monkeypatch):
+    monkeypatch.setattr(bd, "autograph_uses", lambda path: [7])
+    with pytest.raises(bd.BundleError, match="line 7 makes a tf.function with AutoGraph.*"
+                       "autograph=False.*Nothing was written"):
+        bd.build_bundle(tmp_path / "student")
+    assert not (tmp_path / "student").exists()
