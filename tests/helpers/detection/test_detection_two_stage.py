@@ -1,0 +1,116 @@
+"""Fast/Faster R-CNN: anchors, training targets, one training step, detections; the localiser."""
+
+import numpy as np
+import pytest
+
+from helpers.detection.boxes import box_area, iou_matrix
+from helpers.detection.localisation import localisation_targets
+from helpers.detection.scenes import make_scenes
+from helpers.detection.two_stage import DetectorConfig, TwoStageDetector, anchor_shapes
+from helpers.lectures.object_detection import comparison_table, detection_settings
+from helpers.mode import RunMode
+
+
+@pytest.fixture(scope="module")
+def scenes():
+    return make_scenes(16, "train", seed=5)
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return TwoStageDetector(DetectorConfig(seed=1))
+
+
+def test_anchor_shapes_have_the_requested_areas_and_ratios():
+    shapes = anchor_shapes((16, 32), (0.5, 1, 2))
+    np.testing.assert_allclose(box_area(shapes), [256, 1024] * 3)
+    hw = (shapes[:, 3] - shapes[:, 1]) / (shapes[:, 2] - shapes[:, 0])
+    np.testing.assert_allclose(hw, [0.5, 0.5, 1, 1, 2, 2])
+    np.testing.assert_allclose(shapes[:, :2] + shapes[:, 2:], 0, atol=1e-12)
+
+
+def test_anchors_cover_every_feature_cell_centre(detector):
+    assert detector.anchors.shape == (16 * 16 * 9, 4)
+    centres = (detector.anchors[:, :2] + detector.anchors[:, 2:]) / 2
+    np.testing.assert_allclose(centres[0], [4, 4])
+    np.testing.assert_allclose(centres[-1], [124, 124])
+
+
+def test_rpn_targets_label_some_positives_and_sample_at_most_the_batch(detector, scenes):
+    labels, targets = detector.rpn_targets(scenes.boxes[:4])
+    assert labels.shape == (4, len(detector.anchors)) and targets.shape == labels.shape + (4,)
+    for lab, gt in zip(labels, scenes.boxes[:4], strict=True):
+        assert (lab == 1).sum() >= len(gt)  # the best anchor of every ground truth is positive
+        assert ((lab == 1) | (lab == 0)).sum() <= detector.config.rpn_batch
+    assert np.all(targets[labels != 1] == 0)
+
+
+def test_sampled_rois_have_the_foreground_fraction_and_the_right_classes(detector, scenes):
+    rng = np.random.default_rng(0)
+    corners = rng.uniform(0, 100, (4, 50, 2))
+    props = [np.concatenate([c, c + rng.uniform(8, 28, (50, 2))], axis=1) for c in corners]
+    rois, index, labels, targets = detector.sample_rois(props, scenes.boxes[:4], scenes.labels[:4])
+    per_image = detector.config.rois_per_image
+    assert len(rois) == 4 * per_image and np.bincount(index).tolist() == [per_image] * 4
+    for i in range(4):
+        fg = labels[index == i] > 0
+        assert 1 <= fg.sum() <= round(per_image * detector.config.fg_fraction)
+        # ground-truth boxes are among the candidates: foreground RoIs carry their class + 1
+        best = iou_matrix(rois[index == i][fg], scenes.boxes[i]).argmax(1)
+        np.testing.assert_array_equal(labels[index == i][fg], scenes.labels[i][best] + 1)
+    assert np.all(targets[labels == 0] == 0)
+
+
+def test_one_training_epoch_runs_and_detections_are_well_formed(scenes):
+    det = TwoStageDetector(DetectorConfig(seed=2))
+    log = det.fit(scenes.images, scenes.boxes, scenes.labels, epochs=1, batch_size=8,
+                  verbose=False)
+    assert set(log.losses[0]) == {"rpn_cls", "rpn_box", "head_cls", "head_box"}
+    assert all(np.isfinite(v) for v in log.losses[0].values())
+    out = det.detect(scenes.images[:3])
+    assert len(out) == 3
+    for boxes, scores, labels in out:
+        assert boxes.shape == (len(scores), 4) and len(labels) == len(scores)
+        assert np.all(boxes >= 0) and np.all(boxes <= 128)
+        assert np.all((scores > 0) & (scores <= 1)) and set(labels.tolist()) <= set(range(10))
+
+
+def test_fast_rcnn_needs_external_proposals(scenes):
+    fast = TwoStageDetector(DetectorConfig(seed=3), proposals="external")
+    with pytest.raises(ValueError, match="external_proposals"):
+        fast.fit(scenes.images, scenes.boxes, scenes.labels)
+    with pytest.raises(ValueError, match="no RPN"):
+        fast.propose(scenes.images[:1])
+
+
+def test_backbone_weights_copy_by_layer_name(detector):
+    other = TwoStageDetector(DetectorConfig(seed=4))
+    assert other.init_backbone_from(detector.backbone) == 12
+    for a, b in zip(other.backbone.weights, detector.backbone.weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    import keras
+
+    with pytest.raises(ValueError, match="none of the backbone"):
+        other.init_backbone_from(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]))
+
+
+def test_localisation_targets_refuse_multi_object_scenes(scenes):
+    with pytest.raises(ValueError, match="exactly one object"):
+        localisation_targets(scenes)
+
+
+def test_fast_mode_settings_are_smaller_than_full():
+    fast, full = detection_settings(RunMode(fast=True)), detection_settings(RunMode(fast=False))
+    assert fast.n_train < full.n_train and fast.faster_epochs <= full.faster_epochs
+    assert fast.n_test < full.n_test and fast.n_pretrain_test < full.n_pretrain_test
+
+
+def test_comparison_table_adds_totals_and_speed_ups():
+    table = comparison_table({
+        "slow": {"proposals per image": 100, "proposal s/image": 0.5, "network s/image": 2.0,
+                 "mAP@0.5": 0.5, "train s": 1},
+        "fast": {"proposals per image": 100, "proposal s/image": 0.5, "network s/image": 0.1,
+                 "mAP@0.5": 0.6, "train s": 1},
+    })
+    assert table.loc["fast", "network speed-up"] == pytest.approx(20)
+    assert table.loc["slow", "total s/image"] == pytest.approx(2.5)
