@@ -5,7 +5,8 @@ One machine-readable description of the course, checked against the files on dis
 * every lecture notebook ``course/NN_*.ipynb`` has an entry, and every entry's notebook exists;
 * every assignment folder ``source/psNN/`` has an entry (and the reverse), and the points an
   entry states are the points in the notebooks' nbgrader metadata;
-* ``course/SYLLABUS.md`` is generated from the manifest by :func:`syllabus_markdown`.
+* ``course/SYLLABUS.md`` is generated from the manifest by
+  :func:`course_admin.syllabus.syllabus_markdown`.
 
 Command line::
 
@@ -235,8 +236,9 @@ def _read_assignment(table: object, index: int, root: Path,
         problems.append(f"{where}: cannot read the nbgrader metadata in source/{aid}/: {err!r}")
         actual = None
     if actual is not None and actual != f["points"]:
-        problems.append(f"{where}: points mismatch: the manifest says {_pts(f['points'])}, "
-                        f"the nbgrader metadata of source/{aid}/ gives {_pts(actual)}")
+        problems.append(f"{where}: points mismatch: the manifest says "
+                        f"{format_points(f['points'])}, the nbgrader metadata of source/{aid}/ "
+                        f"gives {format_points(actual)}")
     return Assignment(aid, f["title"], tuple(notebooks), f.get("lecture"), float(f["points"]),
                       f["due"], f.get("note", ""))
 
@@ -325,58 +327,9 @@ def unlisted(manifest: Manifest) -> list[str]:
     return problems
 
 
-def _pts(points: float) -> str:
+def format_points(points: float) -> str:
+    """Points as written in the syllabus and messages: ``10`` for 10.0, ``2.5`` for 2.5."""
     return str(int(points)) if float(points).is_integer() else f"{points:g}"
-
-
-def _hours(minutes: int) -> str:
-    hours, rest = divmod(minutes, 60)
-    return f"{hours} h {rest:02d} min" if hours else f"{rest} min"
-
-
-def syllabus_markdown(manifest: Manifest) -> str:
-    """The syllabus as Markdown: schedule, learning goals, assignments, totals."""
-    m = manifest
-    after = {a.lecture: a for a in m.assignments if a.lecture is not None}
-    first = m.lectures[0].date if m.lectures else dt.date.min
-    out = [f"# Syllabus: {m.title}", "",
-           "<!-- Generated from course/manifest.toml by "
-           "`python -m course_admin.manifest syllabus`: do not edit by hand. -->", "",
-           f"Course id `{m.course_id}`: {len(m.lectures)} lectures, about "
-           f"{_hours(m.total_minutes)} of study time; {len(m.assignments)} assignments, "
-           f"{_pts(m.total_points)} points, all autograded by nbgrader.", "",
-           "Times are estimated from each notebook's length (reading the text, running and "
-           "reading each code cell); full-mode training runs are not included. Assignments are "
-           "released after their lecture and due at the end of the day given.", "",
-           "## Schedule", "",
-           "| week | date | lecture | time | assignment released | points | due |",
-           "|---|---|---|---|---|---|---|"]
-    for lec in m.lectures:
-        a = after.get(lec.number)
-        tail = f"`{a.id}` | {_pts(a.points)} | {a.due}" if a else " | | "
-        out.append(f"| {(lec.date - first).days // 7 + 1} | {lec.date} | {lec.number:02d} "
-                   f"{lec.title} | {lec.minutes} min | {tail} |")
-    out += [f"| | | {a.note or 'lecture not listed yet'} | | `{a.id}` | {_pts(a.points)} | "
-            f"{a.due} |" for a in m.assignments if a.lecture is None]
-    out += [f"| | | **total** | **{_hours(m.total_minutes)}** | | "
-            f"**{_pts(m.total_points)}** | |", "", "## Lectures", ""]
-    for lec in m.lectures:
-        a = after.get(lec.number)
-        follow = f"`{a.id}` ({a.title}), {_pts(a.points)} points, due {a.due}." if a else "none."
-        out += [f"### {lec.number:02d} · {lec.title}", "",
-                f"`course/{lec.notebook}` · {lec.date} · about {lec.minutes} min", "",
-                "After this lecture you can:", "", *(f"- {goal}" for goal in lec.goals), "",
-                f"Assignment: {follow}", ""]
-    out += ["## Assignments", "",
-            "| assignment | notebook(s) in `release/` | after lecture | points | due |",
-            "|---|---|---|---|---|"]
-    for a in m.assignments:
-        lec = f"{a.lecture:02d}" if a.lecture is not None else "—"
-        lec += f" ({a.note})" if a.note else ""
-        books = ", ".join(f"`{a.id}/{n}`" for n in a.notebooks)
-        out.append(f"| `{a.id}` {a.title} | {books} | {lec} | {_pts(a.points)} | {a.due} |")
-    out += [f"| **total** | | | **{_pts(m.total_points)}** | |", ""]
-    return "\n".join(out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -388,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--manifest", type=Path, default=MANIFEST,
                         help="manifest file (default: course/manifest.toml)")
     args = parser.parse_args(argv)
+    from course_admin.syllabus import syllabus_markdown  # it imports this module
+
     syllabus = args.manifest.parent / "SYLLABUS.md"
     try:
         m = load_manifest(args.manifest)
@@ -410,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(f"  - {p}" for p in problems), file=sys.stderr)
             return 1
         print(f"{os.path.relpath(args.manifest)}: OK: {len(m.lectures)} lectures, "
-              f"{len(m.assignments)} assignments, {_pts(m.total_points)} points")
+              f"{len(m.assignments)} assignments, {format_points(m.total_points)} points")
     return 0
 
 

@@ -17,6 +17,9 @@ area ranges and COCO's 100-detections-per-image cap are not modelled.
 ``precision[k]`` and ``recall[k]`` are measured after the first ``k + 1``
 detections of the class: ``TP / (TP + FP)`` and ``TP / number of ground
 truths``.
+
+:func:`proposal_recall` measures region proposals before any classifier: the fraction of
+ground-truth boxes that one of the first n proposals of their image covers.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from helpers.detection.boxes import as_boxes, iou_matrix
 __all__ = ["average_precision", "DetectionEvaluation", "evaluate_detections", "coco_map"]
 
 Method = Literal["voc11", "all_points", "coco101"]
+#: numbers of proposals per image at which :func:`proposal_recall` is read by default
+DEFAULT_COUNTS = (1, 5, 10, 20, 50, 100, 200, 500, 1000, 2000)
 
 
 def average_precision(recall: object, precision: object, method: Method = "all_points") -> float:
@@ -210,3 +215,47 @@ def coco_map(
         for t in iou_thresholds
     ]
     return float(np.mean(maps))
+
+
+def proposal_recall(
+    proposals: Sequence[np.ndarray],
+    ground_truths: Sequence[np.ndarray],
+    counts: Sequence[int] = DEFAULT_COUNTS,
+    iou_threshold: float = 0.5,
+) -> dict[int, float]:
+    """Fraction of ground-truth boxes covered by the first n proposals of their image.
+
+    A ground-truth box counts as recalled when some proposal among the first
+    ``n`` has IoU >= ``iou_threshold`` with it.
+
+    Args:
+        proposals: one (N_i, 4) ranked array per image.
+        ground_truths: one (k_i, 4) array per image.
+        counts: the values of n.
+        iou_threshold: IoU needed to cover a box.
+
+    Returns:
+        ``{n: recall}`` with recall in [0, 1] (0 when there are no ground-truth boxes).
+    """
+    if len(proposals) != len(ground_truths):
+        raise ValueError(
+            f"need one proposal array per image, got {len(proposals)} and {len(ground_truths)}"
+        )
+    if not 0 < iou_threshold <= 1:
+        raise ValueError(f"iou_threshold must be in (0, 1], got {iou_threshold}")
+    if any(int(n) < 1 for n in counts):
+        raise ValueError(f"counts must be >= 1, got {counts}")
+    counts = sorted({int(n) for n in counts})
+    hits = np.zeros(len(counts))
+    total = 0
+    for props, gt in zip(proposals, ground_truths, strict=True):
+        g = as_boxes(np.asarray(gt).reshape(-1, 4), "ground truth")
+        total += len(g)
+        p = as_boxes(np.asarray(props).reshape(-1, 4), "proposals")
+        if len(g) == 0 or len(p) == 0:
+            continue
+        good = iou_matrix(p, g) >= iou_threshold  # (N, k)
+        # rank of the first proposal covering each gt box (infinite if none)
+        first = np.where(good.any(axis=0), good.argmax(axis=0), np.inf)
+        hits += (first[None, :] < np.array(counts)[:, None]).sum(axis=1)
+    return {n: float(h / total) if total else 0.0 for n, h in zip(counts, hits, strict=True)}

@@ -86,3 +86,40 @@ def seconds_per_image(function: Callable[[int], object], n: int) -> float:
     for i in range(n):
         function(i)
     return (time.perf_counter() - start) / n
+
+
+def plot_recall_vs_proposals(
+    recalls: dict[int, float] | dict[str, dict[int, float]],
+    ax=None,
+    iou_threshold: float = 0.5,
+    title: str | None = None,
+):
+    """Recall against number of proposals (log x axis).
+
+    Args:
+        recalls: the dict of :func:`proposal_recall`, or ``{label: that dict}`` for several curves.
+        ax: matplotlib Axes to draw on (a new figure when None).
+        iou_threshold: only used in the axis label.
+        title: optional title.
+
+    Returns:
+        the Axes.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.5))
+    if not recalls:
+        raise ValueError("recalls is empty")
+    curves = recalls if isinstance(next(iter(recalls.values())), dict) else {None: recalls}
+    for label, curve in curves.items():
+        ns = sorted(curve)
+        ax.plot(ns, [curve[n] for n in ns], marker="o", label=label)
+    ax.set_xscale("log")
+    ax.set_xlabel("number of proposals per image")
+    ax.set_ylabel(f"recall at IoU >= {iou_threshold:g}")
+    ax.set_ylim(0, 1.02)
+    ax.grid(True, alpha=0.3)
+    if title:
+        ax.set_title(title)
+    if any(label is not None for label in curves):
+        ax.legend()
+    return ax

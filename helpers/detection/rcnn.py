@@ -11,7 +11,7 @@ Stages (each timed in :attr:`RCNNBundle.timings`, seconds):
    truth boxes and proposals, scaled so their mean L2 norm is 20 (as R-CNN).
 4. ``svm``: one linear SVM per class: positives = ground-truth boxes of the
    class, negatives = proposals with IoU < 0.3 with every box of the class,
-   with hard-negative mining.
+   with hard-negative mining (stages 4 and 5: :mod:`helpers.detection.rcnn_heads`).
 5. ``bbox_regression``: one ridge regressor per class from features to
    :func:`~helpers.detection.boxes.encode_boxes` targets, on proposals with
    IoU >= 0.6 with a box of the class.
@@ -33,20 +33,23 @@ paper's table (R-CNN 47 s/image on a GPU, plus selective search on a CPU);
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import keras
 import numpy as np
 
-from helpers.detection.boxes import as_boxes, clip_boxes, decode_boxes, encode_boxes, iou_matrix
+from helpers.detection.boxes import as_boxes, clip_boxes, decode_boxes, iou_matrix
 from helpers.detection.nms import batched_nms
+from helpers.detection.rcnn_heads import (
+    NUM_OBJECT_CLASSES,
+    Windows,
+    train_class_regressors,
+    train_class_svms,
+)
 from helpers.detection.scenes import DetectionScenes
 from helpers.detection.selective_search import selective_search
 
-NUM_OBJECT_CLASSES = 10
 FEATURE_NORM = 20.0
 # (training scenes, train_rcnn keyword arguments) per run mode
 FAST_SETTINGS = (200, {"epochs": 1, "max_proposals": 100, "fg_per_scene": 8})
@@ -178,71 +181,6 @@ def _features(feature_model, images: np.ndarray, windows: Sequence[np.ndarray], 
     return out
 
 
-def train_svm_hard_negatives(positives: np.ndarray, negatives: np.ndarray, rounds: int = 3,
-                             initial_negatives: int = 1000, max_new: int = 2000, C: float = 0.01,
-                             positive_weight: float = 2.0, hard_threshold: float = -1.0,
-                             seed: int = 0):
-    """Linear SVM with hard-negative mining (R-CNN's negative cache).
-
-    Start from all positives and a random ``initial_negatives`` cache; each round
-    fits :class:`sklearn.svm.LinearSVC` (hinge loss), scores every negative and
-    adds up to ``max_new`` uncached ones scoring above ``hard_threshold`` (inside
-    the margin), hardest first.  Positives are never dropped; the cache only grows.
-
-    Args:
-        positives: (P, D) features, P >= 1.  negatives: (M, D) features, M >= 1.
-
-    Returns:
-        ``(svm, cache, history)``: the final LinearSVC, (K,) indices of the cached
-        negatives, and one ``{"round", "positives", "negatives", "added"}`` dict per round.
-    """
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.svm import LinearSVC
-
-    pos, neg = np.asarray(positives, np.float64), np.asarray(negatives, np.float64)
-    if pos.ndim != 2 or neg.shape[1:] != pos.shape[1:] or min(len(pos), len(neg)) == 0:
-        raise ValueError(f"need (P, D) positives, (M, D) negatives; got {pos.shape}, {neg.shape}")
-    rng = np.random.default_rng(seed)
-    cache = np.sort(rng.permutation(len(neg))[:initial_negatives])
-    history = []
-    svm = None
-    for r in range(max(rounds, 1)):
-        svm = LinearSVC(C=C, loss="hinge", class_weight={1: positive_weight, 0: 1.0},
-                        intercept_scaling=10.0, max_iter=5000, random_state=seed)
-        x = np.concatenate([pos, neg[cache]])
-        y = np.r_[np.ones(len(pos)), np.zeros(len(cache))]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            svm.fit(x, y)
-        scores = svm.decision_function(neg)
-        scores[cache] = -np.inf
-        hard = np.flatnonzero(scores > hard_threshold)
-        hard = hard[np.argsort(-scores[hard], kind="stable")][:max_new]
-        history.append({"round": r, "positives": len(pos), "negatives": len(cache),
-                        "added": len(hard)})
-        if len(hard) == 0 or r == rounds - 1:
-            break
-        cache = np.sort(np.r_[cache, hard])
-    return svm, cache, history
-
-
-def fit_box_regressor(features: np.ndarray, proposals: object, targets: object,
-                      alpha: float = 100.0) -> tuple[np.ndarray, np.ndarray]:
-    """Ridge regression from (N, D) features to ``encode_boxes(proposals, targets)`` (N, 4).
-
-    Returns:
-        ``(weights (D, 4), bias (4,))``; apply with ``decode_boxes(P, features @ weights + bias)``.
-    """
-    from sklearn.linear_model import Ridge
-
-    t = encode_boxes(proposals, targets)
-    f = np.asarray(features, np.float64)
-    if len(f) != len(t):
-        raise ValueError(f"need one feature row per proposal, got {len(f)} and {len(t)}")
-    ridge = Ridge(alpha=alpha).fit(f, t)
-    return ridge.coef_.T.copy(), ridge.intercept_.copy()
-
-
 def _sample_windows(classes: np.ndarray, fg_per_scene: int, fg_fraction: float,
                     rng: np.random.Generator) -> np.ndarray:
     """Indices of up to ``fg_per_scene`` foreground windows (class > 0) and enough
@@ -264,18 +202,8 @@ def _pretrain_windows(n: int, size: int, padding: float, seed: int) -> tuple[np.
     return x, data.y_train[idx].astype(np.int64) + 1
 
 
-class _Windows(NamedTuple):
-    """Training windows of one scene: ground truths first, then proposals."""
-
-    boxes: np.ndarray  # (N, 4)
-    n_gt: int
-    overlaps: np.ndarray  # (N, n_gt) IoU with the ground truths
-    match: np.ndarray  # (N,) index of the best ground truth (0 if none)
-    target: np.ndarray  # (N,) fine-tuning class: 0 background, c + 1 for class c
-
-
 def _windows(scenes: DetectionScenes, proposals: Sequence[np.ndarray],
-             limit: int | None) -> list[_Windows]:
+             limit: int | None) -> list[Windows]:
     h, w = scenes.images.shape[1:3]
     out = []
     for gt, lab, props in zip(scenes.boxes, scenes.labels, proposals, strict=True):
@@ -285,52 +213,8 @@ def _windows(scenes: DetectionScenes, proposals: Sequence[np.ndarray],
         match = ious.argmax(axis=1) if len(gt) else np.zeros(len(boxes), np.int64)
         fg = ious.max(axis=1) >= 0.5 if len(gt) else np.zeros(len(boxes), bool)
         target = np.where(fg, np.asarray(lab)[match] + 1, 0) if len(gt) else match
-        out.append(_Windows(boxes, len(gt), ious, match, target))
+        out.append(Windows(boxes, len(gt), ious, match, target))
     return out
-
-
-def _train_svms(feats: list[np.ndarray], wins: list[_Windows], labels: list[np.ndarray],
-                rounds: int, C: float, seed: int):
-    """Per class: positives = its ground truths, negatives = proposals with IoU < 0.3 with them."""
-    svm_w = np.zeros((NUM_OBJECT_CLASSES, feats[0].shape[1]))
-    svm_b = np.full(NUM_OBJECT_CLASSES, -1.0)
-    history: list[list[dict[str, int]]] = []
-    for c in range(NUM_OBJECT_CLASSES):
-        pos, neg = [], []
-        for f, win, lab in zip(feats, wins, labels, strict=True):
-            is_c = np.asarray(lab) == c
-            pos.append(f[:win.n_gt][is_c])
-            iou_c = win.overlaps[win.n_gt:, is_c]
-            neg.append(f[win.n_gt:][iou_c.max(axis=1) < 0.3 if is_c.any() else slice(None)])
-        pos_c, neg_c = np.concatenate(pos), np.concatenate(neg)
-        if len(pos_c) == 0 or len(neg_c) == 0:  # class absent: its SVM always says -1
-            history.append([])
-            continue
-        svm, _, hist = train_svm_hard_negatives(pos_c, neg_c, rounds, C=C, seed=seed)
-        svm_w[c], svm_b[c] = svm.coef_[0], svm.intercept_[0]
-        history.append(hist)
-    return svm_w, svm_b, history
-
-
-def _train_regressors(feats: list[np.ndarray], wins: list[_Windows], scenes: DetectionScenes,
-                      alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per class: proposals with IoU >= 0.6 with a box of the class, regressed onto that box."""
-    reg_w = np.zeros((NUM_OBJECT_CLASSES, feats[0].shape[1], 4))
-    reg_b = np.zeros((NUM_OBJECT_CLASSES, 4))
-    for c in range(NUM_OBJECT_CLASSES):
-        fs, ps, gs = [], [], []
-        for f, win, gt, lab in zip(feats, wins, scenes.boxes, scenes.labels, strict=True):
-            if win.n_gt == 0:
-                continue
-            m = win.match[win.n_gt:]
-            sel = (win.overlaps[win.n_gt:].max(axis=1) >= 0.6) & (np.asarray(lab)[m] == c)
-            fs.append(f[win.n_gt:][sel])
-            ps.append(win.boxes[win.n_gt:][sel])
-            gs.append(np.asarray(gt, np.float64)[m[sel]])
-        if fs and sum(len(p) for p in ps) >= 2:  # else: no shift for this class
-            reg_w[c], reg_b[c] = fit_box_regressor(np.concatenate(fs), np.concatenate(ps),
-                                                   np.concatenate(gs), alpha)
-    return reg_w, reg_b
 
 
 def train_rcnn(scenes: DetectionScenes, proposals: Sequence[np.ndarray], epochs: int = 1,
@@ -407,10 +291,11 @@ def train_rcnn(scenes: DetectionScenes, proposals: Sequence[np.ndarray], epochs:
     timings["features"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    svm_w, svm_b, svm_history = _train_svms(feats, wins, scenes.labels, svm_rounds, svm_C, seed)
+    svm_w, svm_b, svm_history = train_class_svms(feats, wins, scenes.labels, svm_rounds, svm_C,
+                                                 seed)
     timings["svm"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    reg_w, reg_b = _train_regressors(feats, wins, scenes, ridge_alpha)
+    reg_w, reg_b = train_class_regressors(feats, wins, scenes, ridge_alpha)
     timings["bbox_regression"] = time.perf_counter() - t0
     timings["total"] = sum(timings.values())
     return RCNNBundle(model, feature_model, scale, svm_w, svm_b, reg_w, reg_b, input_size,

@@ -52,12 +52,9 @@ import numpy as np
 from scipy import ndimage
 from skimage.segmentation import felzenszwalb
 
-from helpers.detection.boxes import as_boxes, iou_matrix
-
 SIMILARITIES = ("colour", "texture", "size", "fill")
 DEFAULT_STRATEGIES = (("colour", "texture", "size", "fill"), ("texture", "size", "fill"))
 COLOUR_BINS, TEXTURE_BINS, TEXTURE_DIRECTIONS = 25, 10, 8
-DEFAULT_COUNTS = (1, 5, 10, 20, 50, 100, 200, 500, 1000, 2000)
 
 
 @dataclass
@@ -352,86 +349,3 @@ def selective_search_batch(
     if max_proposals is not None and max_proposals < 1:
         raise ValueError(f"max_proposals must be >= 1 or None, got {max_proposals}")
     return [selective_search(im, **kwargs)[:max_proposals] for im in images]
-
-
-def proposal_recall(
-    proposals: Sequence[np.ndarray],
-    ground_truths: Sequence[np.ndarray],
-    counts: Sequence[int] = DEFAULT_COUNTS,
-    iou_threshold: float = 0.5,
-) -> dict[int, float]:
-    """Fraction of ground-truth boxes covered by the first n proposals of their image.
-
-    A ground-truth box counts as recalled when some proposal among the first
-    ``n`` has IoU >= ``iou_threshold`` with it.
-
-    Args:
-        proposals: one (N_i, 4) ranked array per image.
-        ground_truths: one (k_i, 4) array per image.
-        counts: the values of n.
-        iou_threshold: IoU needed to cover a box.
-
-    Returns:
-        ``{n: recall}`` with recall in [0, 1] (0 when there are no ground-truth boxes).
-    """
-    if len(proposals) != len(ground_truths):
-        raise ValueError(
-            f"need one proposal array per image, got {len(proposals)} and {len(ground_truths)}"
-        )
-    if not 0 < iou_threshold <= 1:
-        raise ValueError(f"iou_threshold must be in (0, 1], got {iou_threshold}")
-    if any(int(n) < 1 for n in counts):
-        raise ValueError(f"counts must be >= 1, got {counts}")
-    counts = sorted({int(n) for n in counts})
-    hits = np.zeros(len(counts))
-    total = 0
-    for props, gt in zip(proposals, ground_truths, strict=True):
-        g = as_boxes(np.asarray(gt).reshape(-1, 4), "ground truth")
-        total += len(g)
-        p = as_boxes(np.asarray(props).reshape(-1, 4), "proposals")
-        if len(g) == 0 or len(p) == 0:
-            continue
-        good = iou_matrix(p, g) >= iou_threshold  # (N, k)
-        # rank of the first proposal covering each gt box (infinite if none)
-        first = np.where(good.any(axis=0), good.argmax(axis=0), np.inf)
-        hits += (first[None, :] < np.array(counts)[:, None]).sum(axis=1)
-    return {n: float(h / total) if total else 0.0 for n, h in zip(counts, hits, strict=True)}
-
-
-def plot_recall_vs_proposals(
-    recalls: dict[int, float] | dict[str, dict[int, float]],
-    ax=None,
-    iou_threshold: float = 0.5,
-    title: str | None = None,
-):
-    """Recall against number of proposals (log x axis).
-
-    Args:
-        recalls: the dict of :func:`proposal_recall`, or ``{label: that dict}`` for several curves.
-        ax: matplotlib Axes to draw on (a new figure when None).
-        iou_threshold: only used in the axis label.
-        title: optional title.
-
-    Returns:
-        the Axes.
-    """
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5, 3.5))
-    if not recalls:
-        raise ValueError("recalls is empty")
-    curves = recalls if isinstance(next(iter(recalls.values())), dict) else {None: recalls}
-    for label, curve in curves.items():
-        ns = sorted(curve)
-        ax.plot(ns, [curve[n] for n in ns], marker="o", label=label)
-    ax.set_xscale("log")
-    ax.set_xlabel("number of proposals per image")
-    ax.set_ylabel(f"recall at IoU >= {iou_threshold:g}")
-    ax.set_ylim(0, 1.02)
-    ax.grid(True, alpha=0.3)
-    if title:
-        ax.set_title(title)
-    if any(label is not None for label in curves):
-        ax.legend()
-    return ax

@@ -16,6 +16,7 @@ import pytest
 
 from course_admin import manifest as cm
 from course_admin import nbgrader_pipeline as pipe
+from course_admin import syllabus
 
 ROOT = Path(__file__).resolve().parents[2]
 HOW_TO = "see the comment at the end of course/manifest.toml for how to add an entry"
@@ -73,19 +74,19 @@ def test_goals_come_from_a_learning_goals_cell(manifest):
 
 def test_syllabus_is_up_to_date(manifest):
     stored = (ROOT / "course" / "SYLLABUS.md").read_text(encoding="utf-8")
-    assert stored == cm.syllabus_markdown(manifest), (
+    assert stored == syllabus.syllabus_markdown(manifest), (
         "course/SYLLABUS.md is out of date: run `python -m course_admin.manifest syllabus`")
 
 
 def test_syllabus_shows_order_goals_times_points_and_dates(manifest):
-    text = cm.syllabus_markdown(manifest)
+    text = syllabus.syllabus_markdown(manifest)
     positions = [text.index(f"### {lec.number:02d} · {lec.title}") for lec in manifest.lectures]
     assert positions == sorted(positions)
     for lec in manifest.lectures:
         assert lec.goals[0] in text and f"{lec.minutes} min" in text
     for a in manifest.assignments:
-        assert f"`{a.id}` | {cm._pts(a.points)} | {a.due}" in text
-    assert f"**{cm._pts(manifest.total_points)}**" in text
+        assert f"`{a.id}` | {cm.format_points(a.points)} | {a.due}" in text
+    assert f"**{cm.format_points(manifest.total_points)}**" in text
 
 
 # --- broken manifests in a small temporary course -------------------------------------------

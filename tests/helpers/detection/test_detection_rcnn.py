@@ -4,7 +4,7 @@
 import numpy as np
 import pytest
 
-from helpers.detection import rcnn
+from helpers.detection import rcnn, rcnn_heads
 from helpers.detection.boxes import decode_boxes
 from helpers.detection.scenes import make_scenes
 from helpers.detection.selective_search import selective_search_batch
@@ -58,7 +58,7 @@ def _toy_svm_data(seed: int = 0):
 
 def test_hard_negative_mining_adds_negatives_keeps_positives():
     pos, neg = _toy_svm_data()
-    svm, cache, hist = rcnn.train_svm_hard_negatives(pos, neg, rounds=4, initial_negatives=50,
+    svm, cache, hist = rcnn_heads.train_svm_hard_negatives(pos, neg, rounds=4, initial_negatives=50,
                                                      C=1.0, seed=0)
     assert hist[0]["negatives"] == 50 and hist[0]["added"] > 0
     assert all(h["positives"] == len(pos) for h in hist)
@@ -66,19 +66,19 @@ def test_hard_negative_mining_adds_negatives_keeps_positives():
     assert sizes == sorted(sizes) and sizes[-1] > sizes[0]
     assert len(cache) == len(np.unique(cache)) == sizes[-1]
     # rounds=1 gives the initial cache: everything added later is a hard (margin) negative
-    _, initial, _ = rcnn.train_svm_hard_negatives(pos, neg, rounds=1, initial_negatives=50,
+    _, initial, _ = rcnn_heads.train_svm_hard_negatives(pos, neg, rounds=1, initial_negatives=50,
                                                   C=1.0, seed=0)
     assert np.all(np.isin(initial, cache))
     added = np.setdiff1d(cache, initial)
     assert len(added) == hist[0]["added"] and np.mean(added >= 900) > 0.9
     assert (svm.decision_function(pos) > 0).mean() > 0.9
     assert (svm.decision_function(neg) < 0).mean() > 0.9
-    _, cache2, hist2 = rcnn.train_svm_hard_negatives(pos, neg, rounds=4, initial_negatives=50,
+    _, cache2, hist2 = rcnn_heads.train_svm_hard_negatives(pos, neg, rounds=4, initial_negatives=50,
                                                      C=1.0, seed=0)
     np.testing.assert_array_equal(cache, cache2)
     assert hist == hist2
     with pytest.raises(ValueError, match="positives"):
-        rcnn.train_svm_hard_negatives(pos[:0], neg)
+        rcnn_heads.train_svm_hard_negatives(pos[:0], neg)
 
 
 def test_ridge_recovers_a_known_shift():
@@ -91,7 +91,7 @@ def test_ridge_recovers_a_known_shift():
     w_true[0, 0], w_true[1, 3] = 0.1, -0.2
     shift = np.array([0.05, -0.1, np.log(1.2), 0.0])
     gts = decode_boxes(props, feats @ w_true + shift)
-    w, b = rcnn.fit_box_regressor(feats, props, gts, alpha=1e-3)
+    w, b = rcnn_heads.fit_box_regressor(feats, props, gts, alpha=1e-3)
     np.testing.assert_allclose(w, w_true, atol=1e-3)
     np.testing.assert_allclose(b, shift, atol=1e-3)
     np.testing.assert_allclose(decode_boxes(props, feats @ w + b), gts, atol=1e-2)

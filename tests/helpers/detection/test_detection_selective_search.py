@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from helpers.detection import evaluation, plots  # noqa: E402
 from helpers.detection import selective_search as ss  # noqa: E402
 from helpers.detection.boxes import iou_matrix  # noqa: E402
 from helpers.detection.scenes import make_scenes  # noqa: E402
@@ -83,22 +84,23 @@ def test_two_rectangles_are_proposed():
 def test_recall_hand_case():
     proposals = [np.array([[0, 0, 10, 10], [20, 20, 30, 30]]), np.array([[0, 0, 10, 11]])]
     gts = [np.array([[20, 20, 30, 30]]), np.array([[0, 0, 10, 10], [50, 50, 60, 60]])]
-    r = ss.proposal_recall(proposals, gts, counts=(1, 2, 5))
+    r = evaluation.proposal_recall(proposals, gts, counts=(1, 2, 5))
     assert r == pytest.approx({1: 1 / 3, 2: 2 / 3, 5: 2 / 3})
     # IoU 10/11 covers at 0.5 but not at 0.95
-    strict = ss.proposal_recall(proposals, gts, counts=(5,), iou_threshold=0.95)
+    strict = evaluation.proposal_recall(proposals, gts, counts=(5,), iou_threshold=0.95)
     assert strict[5] == pytest.approx(1 / 3)
-    assert ss.proposal_recall([np.zeros((0, 4))], [np.zeros((0, 4))], counts=(1,)) == {1: 0.0}
+    empty = [np.zeros((0, 4))]
+    assert evaluation.proposal_recall(empty, empty, counts=(1,)) == {1: 0.0}
 
 
 def test_recall_on_scenes_is_high(scenes):
     props = ss.selective_search_batch(scenes.images, max_proposals=100)
     assert all(len(p) <= 100 for p in props)
-    assert ss.proposal_recall(props, scenes.boxes, counts=(100,))[100] >= 0.9
+    assert evaluation.proposal_recall(props, scenes.boxes, counts=(100,))[100] >= 0.9
 
 
 def test_plot_has_labels():
-    ax = ss.plot_recall_vs_proposals({"a": {1: 0.1, 10: 0.5}, "b": {1: 0.2, 10: 0.9}})
+    ax = plots.plot_recall_vs_proposals({"a": {1: 0.1, 10: 0.5}, "b": {1: 0.2, 10: 0.9}})
     assert "proposals" in ax.get_xlabel() and "recall" in ax.get_ylabel()
     assert len(ax.lines) == 2
     plt.close(ax.figure)
@@ -115,4 +117,4 @@ def test_bad_input():
     with pytest.raises(ValueError, match="scale"):
         ss.selective_search(img, scales=(0,))
     with pytest.raises(ValueError, match="one proposal array per image"):
-        ss.proposal_recall([np.zeros((0, 4))], [])
+        evaluation.proposal_recall([np.zeros((0, 4))], [])
