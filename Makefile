@@ -24,6 +24,7 @@ CHROMIUM ?= /usr/bin/chromium
 .PHONY: lab test setup data browser sandbox lint release clean
 
 lab: $(STAMP_LAB) data sandbox
+	$(BIN)/course publish
 	$(BIN)/jupyter lab --notebook-dir=. $(ROOT_ARG) $(LAB_ARGS)
 
 test: setup

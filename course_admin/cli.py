@@ -1,6 +1,7 @@
 """``course``: the instructor's command line (installed with the project).
 
-    course release [ASSIGNMENT ...]          # source/ -> release/, registered in the gradebook
+    course release [ASSIGNMENT ...]          # source/ -> release/, gradebook, exchange
+    course publish [ASSIGNMENT ...]          # due dates into the gradebook, release/ -> exchange
     course collect PATH [--assignment A]     # a folder or .zip of submissions -> submitted/
     course autograde ASSIGNMENT [--workers N] [--executor process|thread|dask]
     course feedback ASSIGNMENT               # feedback/<student>/<assignment>/*.html
@@ -28,31 +29,34 @@ def _course_root(value: str | None) -> Path:
     return cwd if (cwd / "nbgrader_config.py").exists() else REPO_ROOT
 
 
-def _due_dates(root: Path) -> dict[str, str]:
-    """assignment -> due date (end of day) from ``course/manifest.toml``, if there is one."""
-    manifest = root / "course" / "manifest.toml"
-    if not manifest.exists():
-        return {}
-    from course_admin.manifest import load_manifest
-
-    assignments = load_manifest(manifest, root).assignments
-    return {a.id: f"{a.due.isoformat()} 23:59:59" for a in assignments}
-
-
 def cmd_release(args: argparse.Namespace) -> int:
-    """Generate the release and register each assignment (cells, points, due date)."""
+    """Generate the release, register each assignment (cells, points, due date) and release
+    it to the course's exchange (the Assignment List panel)."""
     from course_admin import records
     from course_admin.nbgrader_pipeline import write_release
+    from course_admin.publish import due_dates, publish
 
     root = _course_root(args.course)
     written = write_release(args.assignments or None, root)
-    dues = {} if args.no_register else _due_dates(root)
+    dues = {} if args.no_register else due_dates(root)
     for path in written:
         print(f"wrote {path}")
         if not args.no_register:
             records.register_assignment(root, root, path.name, dues.get(path.name))
             print(f"registered {path.name} in the gradebook"
                   + (f" (due {dues[path.name]})" if path.name in dues else ""))
+    if not args.no_register:
+        for line in publish(root, [p.name for p in written]):
+            print(line)
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Due dates into the gradebook and release/ into the exchange (what ``make lab`` runs)."""
+    from course_admin.publish import publish
+
+    for line in publish(_course_root(args.course), args.assignments or None):
+        print(line)
     return 0
 
 
@@ -142,6 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-register", action="store_true",
                    help="do not register the assignments in the gradebook")
     p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("publish", parents=[common],
+                       help="due dates into the gradebook, release/ into the exchange")
+    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                   help="the ones to release to the exchange (default: all of release/)")
+    p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("collect", parents=[common], help="submissions (folder/zip) -> submitted/")
     p.add_argument("path", help="a directory or a .zip")

@@ -12,6 +12,16 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 GRADEBOOK_NAME = "gradebook.db"
+#: nbgrader's course id and the course-local exchange (``c.CourseDirectory.course_id`` and
+#: ``c.Exchange.root`` of ``nbgrader_config.py``; tests/course_admin/test_publish.py checks)
+COURSE_ID = "cnn-course"
+EXCHANGE_NAME = ".exchange"
+
+
+def outbound(course_root: Path, assignment: str) -> Path:
+    """Where the exchange holds ``assignment`` as released to students (what the
+    Assignment List panel offers to fetch)."""
+    return Path(course_root) / EXCHANGE_NAME / COURSE_ID / "outbound" / assignment
 
 
 def gradebook_url(course_root: Path) -> str:

@@ -8,8 +8,12 @@ and the committed student version ``release/ps01/``.
 
 1. a student opens lecture 01, runs its first cells and sees their output, without errors;
 2. an instructor opens the formgrader and sees every assignment of ``source/`` (and so of
-   ``course/manifest.toml``);
-3. a student clicks *Validate* on the untouched ps01 and gets nbgrader's failure report.
+   ``course/manifest.toml``), each with its manifest due date;
+3. a student clicks *Validate* on the untouched ps01 and gets nbgrader's failure report;
+4. the Assignment List panel lists the course and ps01 as released, with no error.
+
+The course is prepared as ``make lab`` does on a fresh clone: ``course publish`` (due dates
+into a new gradebook, ``release/`` into the course-local exchange), nothing by hand.
 
 Screenshots (and the server's log) go to ``tests/artifacts/browser/`` (git-ignored by the
 ``.gitignore`` the tests write into ``tests/artifacts/``). Set ``CNN_COURSE_SKIP_BROWSER=1``
@@ -124,7 +128,9 @@ def course_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(ROOT / "course", course / "course",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     shutil.copytree(ROOT / "release" / "ps01", course / "release" / "ps01")
-    (course / ".exchange").mkdir()  # nbgrader_config.py's course-local exchange
+    done = subprocess.run([str(Path(sys.executable).parent / "course"), "publish"], cwd=course,
+                          capture_output=True, text=True, timeout=300)  # as `make lab` does
+    assert done.returncode == 0, done.stderr[-3000:]
     return course
 
 
@@ -235,7 +241,27 @@ def test_formgrader_lists_every_assignment(lab, page, course_dir, artifacts):
     assert listed == pipe.assignments(course_dir)
     assert {a.id for a in load_manifest().assignments} <= set(listed)
     assert not page.locator("#warning-exchange").is_visible()
+    dues = dict(zip(listed, (d.strip() for d in page.locator("table tbody td.duedate")
+                             .all_inner_texts()), strict=True))
+    for a in load_manifest().assignments:  # shown as "2027-01-25 23:59:59 UTC" or similar
+        assert dues[a.id].startswith(f"{a.due.isoformat()} 23:59:59"), (a.id, dues[a.id])
     page.screenshot(path=artifacts / "2-formgrader-assignments.png", full_page=True)
+
+
+def test_assignment_list_shows_the_released_assignment_without_error(lab, page, artifacts):
+    from playwright.sync_api import expect
+
+    page.goto(f"{lab}/lab/workspaces/assignments?token={TOKEN}")
+    page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
+    page.locator(".lm-Menu-itemLabel", has_text="Assignment List").click()
+    course = page.locator("#course_list_default")
+    expect(course).to_have_text("cnn-course", timeout=SLOW_MS)
+    released = page.locator("#released_assignments_list")
+    expect(released).to_contain_text("ps01", timeout=SLOW_MS)
+    text = page.locator("#assignments").inner_text()
+    page.screenshot(path=artifacts / "4-assignment-list.png")
+    for error in ("Error fetching courses", "does not exist", "No courses found"):
+        assert error not in text, text[:2000]
 
 
 def test_validate_reports_the_untouched_release(lab, page, course_dir, artifacts):
