@@ -59,5 +59,18 @@ c.Exchange.root = os.path.join(ROOT, ".exchange")
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "course_admin.nbgrader_hooks.HideHiddenTests",
+    "course_admin.nbgrader_hooks.QuestionTitles",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+# ... and names each graded cell by its question in the page's contents ("Question 3 (a): ...",
+# not "Test cell" ten times): the course's template extends nbgrader's feedback template.
+import course_admin  # noqa: E402
+import nbgrader  # noqa: E402
+
+c.HTMLExporter.template_name = "course_feedback"
+c.HTMLExporter.template_file = "course_index.html.j2"  # it extends nbgrader's index.html.j2
+c.HTMLExporter.extra_template_basedirs = [
+    os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader",
+                 "templates"),
+    os.path.join(os.path.dirname(course_admin.__file__), "templates"),
 ]

@@ -122,6 +122,7 @@ def test_feedback_hides_the_hidden_tests_and_shows_their_hints(
     import html
     import re
 
+    from course_admin.nbgrader_hooks import question_titles
     from course_admin.report import feedback
 
     assignment, course, expect = graded
@@ -139,6 +140,13 @@ def test_feedback_hides_the_hidden_tests_and_shows_their_hints(
                      for line in text.splitlines()}
             leaked = sorted(line for line in hidden - own if line in lines)
             assert not leaked, f"{student}: {leaked[:3]}"
+            # the contents name each graded cell by its question, none is just "Test cell"
+            toc = html.unescape(path.read_text().split('<div id="toc">')[1].split("</div>")[0])
+            titles = question_titles(nbformat.read(
+                ROOT / "release" / assignment / _notebook(assignment), 4))
+            assert "Test cell" not in toc and titles
+            for grade_id, title in titles.items():
+                assert f'href="#{grade_id}">{title}</a>' in toc, (grade_id, title)
     if assignment == "ps04":
         student = next(s for s, _, _, ids in submissions("ps04") if "mistake_q2_no_biases" in ids)
         page = feedback(course, "ps04", [student])[student][0].read_text()

@@ -223,6 +223,8 @@ def test_feedback_has_no_hidden_tests(graded: Path, tmp_path: Path) -> None:
         assert "HIDDEN-Q" not in text
     wrong = (graded / "feedback" / "s03_one_wrong" / "mini" / "mini.html").read_text()
     assert "a hidden test failed" in wrong and "relu keeps positives" in wrong
+    toc = wrong.split('<div id="toc">')[1].split("</div>")[0]
+    assert "Test cell" not in toc and ">Question 1" in toc, toc
 
 
 def test_report(graded: Path) -> None:
@@ -396,3 +398,39 @@ def test_autograde_removes_what_a_killed_run_left(tmp_path: Path) -> None:
         assert alive.exists()
     finally:
         shutil.rmtree(alive, ignore_errors=True)
+
+
+@pytest.mark.browser
+def test_feedback_page_and_report_plots_render_in_chromium(graded: Path) -> None:
+    """What an instructor and a student look at, opened in Debian's Chromium: a feedback page
+    (contents titled by question, the hint shown, no hidden test) and every report PNG (drawn,
+    not empty). Screenshots go to tests/artifacts/browser/ for a person to look at."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = Path("/usr/bin/chromium")
+    if os.environ.get("CNN_COURSE_SKIP_BROWSER") == "1":
+        pytest.skip("CNN_COURSE_SKIP_BROWSER=1")
+    assert chromium.is_file(), "install Debian's chromium (make setup does it as root)"
+    out = graded / "reports-browser"
+    assert main(["report", "mini", "--course", str(graded), "--out", str(out)]) == 0
+    assert main(["feedback", "mini", "--course", str(graded), "--student", "s03_one_wrong"]) == 0
+    page_path = graded / "feedback" / "s03_one_wrong" / "mini" / "mini.html"
+    shots = ROOT / "tests" / "artifacts" / "browser"
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium))
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.goto(page_path.as_uri())
+            toc = page.locator("#toc li").all_inner_texts()
+            assert toc and all(t.startswith("Question ") for t in toc), toc
+            assert "a hidden test failed" in page.inner_text("body")
+            page.screenshot(path=shots / "5-feedback-mini.png", full_page=True)
+            for png in sorted(out.glob("*.png")):
+                page.goto(png.as_uri())
+                size = page.evaluate("() => [document.images[0].naturalWidth,"
+                                     " document.images[0].naturalHeight]")
+                assert min(size) > 100, (png.name, size)
+                page.screenshot(path=shots / f"6-{png.name}")
+        finally:
+            browser.close()
