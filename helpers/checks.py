@@ -19,8 +19,18 @@ import numpy as np
 def as_integer(value: object, name: str = "answer") -> int:
     """Return ``value`` as a Python int if it is a whole number, else fail.
 
-    Accepts int, numpy integers, floats with an integral value (``1764000.0``),
-    strings are rejected.  Booleans are rejected (``True`` is not a count).
+    Accepts int, numpy integers, floats with an integral value (``1764000.0``); strings are
+    rejected.  Booleans are rejected (``True`` is not a count).
+
+    Args:
+        value: the student's answer.
+        name: what the messages call the answer.
+
+    Returns:
+        ``value`` as a Python ``int``.
+
+    Raises:
+        AssertionError: if ``value`` is not a number, not a whole number, or an array.
     """
     if isinstance(value, bool | np.bool_) or value is None or isinstance(value, str):
         raise AssertionError(f"{name} should be a number, got {value!r}")
@@ -46,8 +56,15 @@ def check_integer(
     """Fail unless ``value`` equals the integer ``expected``.
 
     Args:
+        value: the student's answer (see :func:`as_integer` for what is accepted).
+        expected: the right answer.
+        name: what the messages call the answer.
         mistakes: typical wrong values mapped to a hint shown to the student
             (for example ``{1764000 + 23520: "count weights only, no biases"}``).
+
+    Raises:
+        AssertionError: if ``value`` is not a whole number or differs from ``expected``
+            (with the hint of ``mistakes`` when there is one).
     """
     got = as_integer(value, name)
     if got == expected:
@@ -57,8 +74,19 @@ def check_integer(
 
 
 def as_shape(value: object, name: str = "shape") -> tuple[int, ...]:
-    """Normalise a shape: tuple/list/array/TensorShape, a string such as
-    ``"55x55x96"``, an int for 1-D; a leading batch dimension ``None`` is dropped."""
+    """Normalise a shape; a leading batch dimension ``None`` is dropped.
+
+    Args:
+        value: a tuple/list/array/TensorShape, a string such as ``"55x55x96"`` (or
+            ``"(55, 55, 96)"``), or an int for 1-D.
+        name: what the messages call the answer.
+
+    Returns:
+        The shape as a tuple of Python ints, e.g. ``(55, 55, 96)``.
+
+    Raises:
+        AssertionError: if ``value`` cannot be read as a shape of whole numbers.
+    """
     if hasattr(value, "as_list"):  # tf.TensorShape
         value = value.as_list()
     if isinstance(value, str):  # "55x55x96", "55 x 55 x 96", "(55, 55, 96)"
@@ -86,7 +114,17 @@ def check_shape(
     name: str = "shape",
     mistakes: Mapping[tuple[int, ...], str] | None = None,
 ) -> None:
-    """Fail unless ``value`` is the shape ``expected`` (batch dimension optional)."""
+    """Fail unless ``value`` is the shape ``expected`` (batch dimension optional).
+
+    Args:
+        value: the student's shape (see :func:`as_shape` for what is accepted).
+        expected: the right shape without the batch axis, e.g. ``(26, 26, 32)``.
+        name: what the messages call the answer.
+        mistakes: typical wrong shapes mapped to a hint shown to the student.
+
+    Raises:
+        AssertionError: if ``value`` is not a shape or differs from ``expected``.
+    """
     got = as_shape(value, name)
     if got == tuple(expected):
         return
@@ -114,7 +152,19 @@ def check_array(
     rtol: float = 1e-5,
     atol: float = 1e-5,
 ) -> None:
-    """Fail unless ``value`` is an array of ``expected``'s shape with close values."""
+    """Fail unless ``value`` is an array of ``expected``'s shape with close values.
+
+    Args:
+        value: the student's array (anything ``np.asarray`` reads as numbers).
+        expected: the right array, any shape.
+        name: what the messages call the answer.
+        rtol: relative tolerance of ``np.allclose``.
+        atol: absolute tolerance of ``np.allclose``.
+
+    Raises:
+        AssertionError: if ``value`` is not numbers of ``expected``'s shape, or its values
+            are not close.
+    """
     got, expected = _same_shape_numbers(value, expected, name)
     if not np.allclose(got, expected, rtol=rtol, atol=atol):
         worst = float(np.max(np.abs(got - expected)))
@@ -122,9 +172,17 @@ def check_array(
 
 
 def check_choice(value: object, expected: str | set[str], name: str = "choice") -> None:
-    """Multiple choice: a letter or a set of letters, case and order insensitive, as a
-    collection (``{"A", "C"}``, ``["a", "c"]``) or a string (``"A, C"``, ``"a c"``, ``"AC"``,
-    ``"A and C"``)."""
+    """Check a multiple-choice answer: a letter or a set of letters, case and order insensitive.
+
+    Args:
+        value: a collection (``{"A", "C"}``, ``["a", "c"]``) or a string (``"A, C"``,
+            ``"a c"``, ``"AC"``, ``"A and C"``).
+        expected: the right letter, or set of letters.
+        name: what the messages call the answer.
+
+    Raises:
+        AssertionError: if ``value`` is not letters, or not the right set.
+    """
     def norm(v: object) -> frozenset[str]:
         if isinstance(v, str):
             text = re.sub(r"\band\b|[,;/&+{}\[\]()'\"]", " ", v, flags=re.IGNORECASE)
@@ -141,16 +199,34 @@ def check_choice(value: object, expected: str | set[str], name: str = "choice") 
 
 
 def significant_tolerance(expected: object, digits: int = 3) -> np.ndarray:
-    """One unit in the ``digits``-th significant digit of each value of ``expected``: how
-    far an answer rounded (or cut) to that many significant digits may be."""
+    """One unit in the ``digits``-th significant digit of each value of ``expected``.
+
+    That is how far an answer rounded (or cut) to that many significant digits may be.
+
+    Args:
+        expected: a number or an array of numbers, any shape.
+        digits: significant digits.
+
+    Returns:
+        A float64 array of the shape of ``expected`` (``10**-digits`` where a value is 0),
+        times 1.0001 for rounding.
+    """
     want = np.abs(np.asarray(expected, dtype=np.float64))
     exponent = np.floor(np.log10(np.where(want > 0, want, 1.0)))
     return np.where(want > 0, 10.0 ** (exponent - digits + 1), 10.0 ** -digits) * 1.0001
 
 
 def close_to(value: object, expected: object, digits: int = 3) -> bool:
-    """Whether ``value`` matches ``expected`` to ``digits`` significant digits (each entry;
-    False for anything that is not numbers of the same shape)."""
+    """Whether ``value`` matches ``expected`` to ``digits`` significant digits (each entry).
+
+    Args:
+        value: a number or numbers.
+        expected: the right number or numbers, any shape.
+        digits: significant digits.
+
+    Returns:
+        A bool; False for anything that is not numbers of the same shape.
+    """
     try:
         got = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -163,18 +239,41 @@ def close_to(value: object, expected: object, digits: int = 3) -> bool:
 
 def check_significant(value: object, expected: object, name: str = "answer",
                       digits: int = 3) -> None:
-    """Fail unless ``value`` (a number or numbers) equals ``expected`` to at least ``digits``
-    significant digits, rounded or cut (``12 / 59`` as ``0.203``, ``5.333`` as ``5.33``)."""
+    """Fail unless ``value`` equals ``expected`` to at least ``digits`` significant digits.
+
+    Rounded or cut answers pass (``12 / 59`` as ``0.203``, ``5.333`` as ``5.33``).
+
+    Args:
+        value: the student's number or numbers.
+        expected: the right number or numbers, any shape.
+        name: what the messages call the answer.
+        digits: significant digits.
+
+    Raises:
+        AssertionError: if ``value`` is not close enough (or not numbers of the same
+            shape).
+    """
     got, want = _same_shape_numbers(value, expected, name)
     if not close_to(got, want, digits):
         raise AssertionError(f"{name} is not right (to {digits} significant digits).")
 
 
 def loop_depth(func: object) -> int:
-    """How deeply Python loops (``for``, ``while``, comprehensions) nest in ``func``'s own
-    body. The source is the function's ``__grading_source__`` (set by the course's grader
-    from the submitted cells; '' when it found no ``def``, which counts as 0) or
-    ``inspect.getsource``. Loops inside the functions it calls are not seen."""
+    """How deeply Python loops (``for``, ``while``, comprehensions) nest in ``func``'s own body.
+
+    The source is the function's ``__grading_source__`` (set by the course's grader from the
+    submitted cells; '' when it found no ``def``, which counts as 0) or
+    ``inspect.getsource``.  Loops inside the functions it calls are not seen.
+
+    Args:
+        func: a Python function.
+
+    Returns:
+        The largest nesting depth of loops, an ``int`` (0: no loop).
+
+    Raises:
+        AssertionError: if the source of ``func`` cannot be read.
+    """
     import ast
     import inspect
     import textwrap
@@ -199,13 +298,33 @@ def loop_depth(func: object) -> int:
 
 
 def check_loop_depth(func: object, most: int, message: str) -> None:
-    """Fail with ``message`` when Python loops nest more than ``most`` deep in ``func``."""
+    """Fail with ``message`` when Python loops nest more than ``most`` deep in ``func``.
+
+    Args:
+        func: a Python function (see :func:`loop_depth`).
+        most: the deepest nesting allowed.
+        message: the failure message shown to the student.
+
+    Raises:
+        AssertionError: if the loops nest deeper than ``most``, or the source cannot be
+            read.
+    """
     if loop_depth(func) > most:
         raise AssertionError(message)
 
 
 def check_raises(func, *args, exception: type[BaseException] = ValueError, **kwargs) -> None:
-    """Fail unless ``func(*args, **kwargs)`` raises ``exception``."""
+    """Fail unless ``func(*args, **kwargs)`` raises ``exception``.
+
+    Args:
+        func: the function to call.
+        *args: its positional arguments.
+        exception: the exception class expected.
+        **kwargs: its keyword arguments.
+
+    Raises:
+        AssertionError: if the call returns, or raises another exception.
+    """
     try:
         result = func(*args, **kwargs)
     except exception:
@@ -276,16 +395,18 @@ def _weighted_layers(model) -> list:
 
 def check_block_matches(student, reference, x, name: str, any_channel_order: bool = False,
                         atol: float = 1e-4, seed: int = 0) -> None:
-    """A Keras block behaves like the reference block: the two get the same random, non-zero
-    weights and must compute the same output on ``x``.
+    """A Keras block behaves like the reference block, given the same random weights.
 
-    Weights are matched by layer kind and weight shapes, not by position, so any creation
-    order (branches, the shortcut first, nested ``keras.Sequential`` parts) is accepted; layers
-    of one kind and shape all get the same weights (every BatchNormalization of ``c`` channels
-    the same gamma, beta, mean and variance), which keeps the comparison order-free.
+    The two get the same random, non-zero weights and must compute the same output on
+    ``x``.  Weights are matched by layer kind and weight shapes, not by position, so any
+    creation order (branches, the shortcut first, nested ``keras.Sequential`` parts) is
+    accepted; layers of one kind and shape all get the same weights (every
+    BatchNormalization of ``c`` channels the same gamma, beta, mean and variance), which
+    keeps the comparison order-free.
 
     Args:
-        student, reference: Keras models from the same input shape (the blocks under test).
+        student: the Keras model under test (the student's block).
+        reference: the reference Keras model, from the same input shape.
         x: a float32 batch for both, ``(N, H, W, C)``.
         name: what the messages call the block.
         any_channel_order: compare the output channels as a set (an inception module may

@@ -96,7 +96,14 @@ def _sha256(path: Path) -> str:
 
 
 def check_directory(directory: Path) -> list[str]:
-    """Problems with the four files in ``directory``; an empty list means all good."""
+    """Problems with the four FashionMNIST files in ``directory``: missing, empty, bad sha256.
+
+    Args:
+        directory: the directory to check.
+
+    Returns:
+        A list of messages, one per problem; an empty list means all good.
+    """
     problems = []
     for name, (sha, _, _) in FILES.items():
         path = directory / name
@@ -113,7 +120,17 @@ def check_directory(directory: Path) -> list[str]:
 
 
 def candidate_directories(directory: str | os.PathLike | None = None) -> list[tuple[str, Path]]:
-    """The (origin, directory) pairs searched, in lookup order."""
+    """The (origin, directory) pairs searched, in lookup order.
+
+    The directory argument, ``$FASHION_MNIST_DIR`` (when set), Keras' cache, then the
+    Debian package's directory.
+
+    Args:
+        directory: an explicitly given directory (None: none).
+
+    Returns:
+        A list of ``(origin, Path)`` pairs; ``origin`` names where the directory came from.
+    """
     out = []
     if directory is not None:
         out.append(("directory argument", Path(directory).expanduser()))
@@ -139,8 +156,16 @@ def find_fashion_mnist(directory: str | os.PathLike | None = None, download: boo
     complete and valid: it is never skipped.  The automatic locations are tried
     in order; the download is the last resort.
 
+    Args:
+        directory: a directory holding the four ``*-ubyte.gz`` files; optional.
+        download: allow Keras' download as the last resort.
+
+    Returns:
+        The directory, a ``Path``.
+
     Raises:
-        FashionMNISTError: nothing valid found; the message lists each file's problem.
+        FashionMNISTError: nothing valid found, or an explicitly given directory is not
+            usable; the message lists each file's problem.
     """
     report = []
     for origin, path in candidate_directories(directory):
@@ -175,7 +200,21 @@ def find_fashion_mnist(directory: str | os.PathLike | None = None, download: boo
 
 
 def read_idx(path: Path, expected_magic: int, expected_items: int) -> np.ndarray:
-    """Parse one gzip'd IDX file into a uint8 array (N,) or (N, 28, 28)."""
+    """Parse one gzip'd IDX file into a uint8 array.
+
+    Args:
+        path: the ``*-ubyte.gz`` file.
+        expected_magic: the IDX magic number the header must have (2049 labels, 2051
+            images).
+        expected_items: the number of items (N) the header must announce.
+
+    Returns:
+        A uint8 array, ``(N,)`` for labels or ``(N, 28, 28)`` for images.
+
+    Raises:
+        FashionMNISTError: if the header is unexpected, the data is truncated, or the file
+            cannot be decompressed.
+    """
     try:
         raw = gzip.decompress(path.read_bytes())
     except (OSError, EOFError) as exc:
@@ -206,6 +245,10 @@ def load_fashion_mnist(
 
     Returns:
         :class:`FashionMNIST` with uint8 arrays and the class names.
+
+    Raises:
+        FashionMNISTError: if no valid copy of the files is found (see
+            :func:`find_fashion_mnist`) or a file cannot be read.
     """
     src = find_fashion_mnist(directory, download=download)
     arrays = {name: read_idx(src / name, magic, n) for name, (_, n, magic) in FILES.items()}
@@ -226,7 +269,18 @@ def cache_dir() -> Path:
 
 
 def to_kaggle_frame(images: np.ndarray, labels: np.ndarray):
-    """The Kaggle CSV layout as a DataFrame: ``label, pixel1..pixel784`` (uint8)."""
+    """The Kaggle CSV layout as a DataFrame: ``label, pixel1..pixel784`` (uint8).
+
+    Args:
+        images: uint8 images ``(N, 28, 28)``.
+        labels: class indices ``(N,)``.
+
+    Returns:
+        A DataFrame of ``N`` rows and 785 columns.
+
+    Raises:
+        ValueError: if the shapes are not ``(N, 28, 28)`` and ``(N,)``.
+    """
     import pandas as pd
 
     images = np.asarray(images)
@@ -243,11 +297,21 @@ def to_kaggle_frame(images: np.ndarray, labels: np.ndarray):
 def fashion_mnist_csv(
     directory: str | os.PathLike | None = None, out_dir: str | os.PathLike | None = None
 ) -> tuple[Path, Path]:
-    """Write (once) and return the Kaggle CSV files ``fashion-mnist_train.csv`` and
-    ``fashion-mnist_test.csv``, made from the verified arrays.
+    """Write (once) and return the Kaggle CSV files made from the verified arrays.
 
-    A CSV that exists but has the wrong number of rows (an interrupted write)
-    is rewritten.
+    The files are ``fashion-mnist_train.csv`` and ``fashion-mnist_test.csv``.  A CSV that
+    exists but has the wrong number of rows (an interrupted write) is rewritten.
+
+    Args:
+        directory: where to look for the FashionMNIST files (see
+            :func:`load_fashion_mnist`).
+        out_dir: where to write the CSVs (default: ``cache_dir() / "fashion-mnist-csv"``).
+
+    Returns:
+        The two paths ``(train_csv, test_csv)``.
+
+    Raises:
+        FashionMNISTError: if the CSVs must be written and FashionMNIST cannot be loaded.
     """
     out = Path(out_dir).expanduser() if out_dir is not None else cache_dir() / "fashion-mnist-csv"
     paths = (out / "fashion-mnist_train.csv", out / "fashion-mnist_test.csv")
@@ -272,7 +336,14 @@ def _csv_rows(path: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m helpers.data [--csv] [--no-download]``: find, verify, report."""
+    """``python -m helpers.data [--csv] [--no-download]``: find, verify, report.
+
+    Args:
+        argv: the command-line arguments (None: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status: 0 when the files were found and verified, 1 otherwise.
+    """
     argv = sys.argv[1:] if argv is None else argv
     try:
         src = find_fashion_mnist(download="--no-download" not in argv)
@@ -315,7 +386,11 @@ class Splits:
     y_test: np.ndarray
 
     def sizes(self) -> dict[str, int]:
-        """Number of images per split."""
+        """Number of images per split.
+
+        Returns:
+            A dict ``{"train": int, "val": int, "test": int}``.
+        """
         return {"train": len(self.x_train), "val": len(self.x_val), "test": len(self.x_test)}
 
 
@@ -325,6 +400,18 @@ def fashion_mnist_splits(
     """FashionMNIST split into train / validation (stratified, seeded) / the official test.
 
     In fast mode the splits are seeded subsets (see :meth:`RunMode.subset`).
+
+    Args:
+        val_size: images held out of the 60,000 training images for validation.
+        seed: seed of the split and of the fast-mode subsets.
+        mode: the :class:`RunMode` (default: :func:`run_mode`).
+
+    Returns:
+        :class:`Splits` with float32 images ``(N, 28, 28, 1)`` in ``[0, 1]`` and int32
+        labels ``(N,)``.
+
+    Raises:
+        FashionMNISTError: if FashionMNIST cannot be loaded.
     """
     mode = mode or run_mode()
     data = load_fashion_mnist()

@@ -52,8 +52,15 @@ FAST_SIZES: dict[str, dict[str, int]] = {
 def fast_mode_enabled(environ: dict[str, str] | None = None) -> bool:
     """Return True when ``CNN_COURSE_FAST`` asks for fast mode.
 
-    Raises ``ValueError`` for a value that is neither true-ish nor false-ish,
-    so a typo does not silently start an hour of training.
+    Args:
+        environ: the environment to read (None: ``os.environ``).
+
+    Returns:
+        True for a true-ish value (such as ``1``), False for a false-ish one or when unset.
+
+    Raises:
+        ValueError: for a value that is neither true-ish nor false-ish, so a typo does not
+            silently start an hour of training.
     """
     env = os.environ if environ is None else environ
     raw = env.get(FAST_ENV_VAR, "").strip().lower()
@@ -88,17 +95,41 @@ class RunMode:
         return "fast" if self.fast else "full"
 
     def epochs(self, full: int) -> int:
-        """Epochs to run: ``full`` in full mode, at most ``max_epochs`` in fast mode."""
+        """Epochs to run: ``full`` in full mode, at most ``max_epochs`` in fast mode.
+
+        Args:
+            full: the full-mode number of epochs, ``>= 1``.
+
+        Returns:
+            The number of epochs, an ``int``.
+
+        Raises:
+            ValueError: if ``full < 1``.
+        """
         if full < 1:
             raise ValueError(f"epochs must be >= 1, got {full}")
         return min(full, self.max_epochs) if self.fast else full
 
     def n_train(self, full: int) -> int:
-        """Number of training examples to use out of ``full``."""
+        """Number of training examples to use out of ``full``.
+
+        Args:
+            full: the number available.
+
+        Returns:
+            ``full``, or at most ``max_train`` in fast mode.
+        """
         return min(full, self.max_train) if self.fast else full
 
     def n_eval(self, full: int) -> int:
-        """Number of evaluation examples to use out of ``full``."""
+        """Number of evaluation examples to use out of ``full``.
+
+        Args:
+            full: the number available.
+
+        Returns:
+            ``full``, or at most ``max_eval`` in fast mode.
+        """
         return min(full, self.max_eval) if self.fast else full
 
     def subset(self, *arrays: np.ndarray, kind: str = "train", seed: int = 0):
@@ -111,6 +142,13 @@ class RunMode:
             *arrays: arrays with the same length N along axis 0.
             kind: ``"train"`` or ``"eval"``; picks ``max_train`` or ``max_eval``.
             seed: seed of the row choice.
+
+        Returns:
+            The subset array for one array, else a tuple of them, each ``(n, ...)``.
+
+        Raises:
+            ValueError: if no array is given, the arrays differ in length, or ``kind`` is
+                unknown.
         """
         if not arrays:
             raise ValueError("subset() needs at least one array")
@@ -128,7 +166,11 @@ class RunMode:
         return out if len(out) > 1 else out[0]
 
     def banner(self) -> str:
-        """One line saying which mode is on and how to switch."""
+        """One line saying which mode is on and how to switch.
+
+        Returns:
+            The line, a str.
+        """
         if self.fast:
             return (
                 f"FAST mode ({FAST_ENV_VAR}=1): at most {self.max_epochs} epoch(s), "
@@ -141,5 +183,15 @@ class RunMode:
 
 
 def run_mode(environ: dict[str, str] | None = None) -> RunMode:
-    """The current :class:`RunMode`, read from ``CNN_COURSE_FAST``."""
+    """The current :class:`RunMode`, read from ``CNN_COURSE_FAST``.
+
+    Args:
+        environ: the environment to read (None: ``os.environ``).
+
+    Returns:
+        A :class:`RunMode`.
+
+    Raises:
+        ValueError: as :func:`fast_mode_enabled`.
+    """
     return RunMode(fast=fast_mode_enabled(environ))

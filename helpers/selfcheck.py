@@ -20,7 +20,14 @@ from nbclient.exceptions import CellExecutionError
 
 
 def setup_cells(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The notebook cut before its first answer cell (nbgrader ``solution`` metadata)."""
+    """The notebook cut before its first answer cell (nbgrader ``solution`` metadata).
+
+    Args:
+        nb: a notebook.
+
+    Returns:
+        A new notebook with the cells before the first ``solution`` cell.
+    """
     cells = []
     for cell in nb.cells:
         if cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
@@ -32,6 +39,14 @@ def setup_cells(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 def run_notebook(path: Path, setup_only: bool = False, timeout: int = 1800) -> float:
     """Execute ``path`` (in its folder) and return the seconds it took.
+
+    Args:
+        path: the ``.ipynb`` file.
+        setup_only: run only the cells before the first answer cell (:func:`setup_cells`).
+        timeout: the most seconds one cell may run.
+
+    Returns:
+        The wall-clock seconds of the execution, a float.
 
     Raises:
         nbclient.exceptions.CellExecutionError: a cell raised; the message names it.
@@ -46,6 +61,17 @@ def run_notebook(path: Path, setup_only: bool = False, timeout: int = 1800) -> f
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m helpers.selfcheck [--root DIR]``: run every notebook and report.
+
+    Runs all cells of ``course/*.ipynb`` and the setup cells of ``release/ps*/*.ipynb``.
+
+    Args:
+        argv: the command-line arguments (None: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status: 0 when every notebook ran, 1 when one failed, 2 when there were
+        no notebooks.
+    """
     parser = argparse.ArgumentParser(prog="python -m helpers.selfcheck",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", default=".", help="the folder with course/ and release/")

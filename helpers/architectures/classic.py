@@ -121,9 +121,18 @@ def build_lenet5(
     C3 sees all 6 S2 maps (the paper: 10 of 15 combinations, 1,516 instead of 2,416
     params), S2/S4 are plain averages (the paper: trainable coefficient and bias, then a
     sigmoid), tanh instead of 1.7159 tanh(2a/3), softmax instead of the RBF output.
-    61,706 parameters whatever the input (C5 must see a 5x5 map).  ``c1_padding``:
-    ``None`` picks ``"valid"`` for inputs of at least 32 pixels and ``"same"`` below,
-    which on 28x28 equals the paper's padding of MNIST digits to 32x32.
+    61,706 parameters whatever the input (C5 must see a 5x5 map).
+
+    Args:
+        input_shape: ``(H, W, C)`` without the batch axis (pixels, channels).
+        num_classes: units of the softmax output.
+        c1_padding: C1's padding; ``None`` picks ``"valid"`` for inputs of at least 32
+            pixels and ``"same"`` below, which on 28x28 equals the paper's padding of MNIST
+            digits to 32x32.
+
+    Returns:
+        A functional ``keras.Model`` named ``lenet5``,
+        ``(batch, H, W, C) -> (batch, num_classes)``.
     """
     if c1_padding is None:
         c1_padding = "valid" if min(input_shape[:2]) >= 32 else "same"
@@ -178,10 +187,27 @@ def build_alexnet(
     ReLU everywhere, LRN after the ReLU and before the overlapping pool as in the paper
     (the seed slides list POOL before NORM; the counts are the same).  62,378,344 params.
 
-    ``strict`` (full size only): ValueError when CONV1 does not tile the input exactly,
-    e.g. for 224.  ``two_tower=True`` splits CONV2, CONV4, CONV5 into two groups as on
-    the paper's two GPUs (``groups=2``): 60,965,224 params, the "60M" of the slides.
-    ``small_input``, ``fc_units`` (default 4096, small 512), ``width``: module docstring.
+    Args:
+        input_shape: ``(H, W, C)`` without the batch axis (pixels, channels).
+        num_classes: units of the softmax output.
+        lrn: add the :class:`LocalResponseNormalization` layers.
+        dropout: rate of the dropout after FC6 and FC7 (0: none).
+        strict: (full size only) raise when CONV1 does not tile the input exactly, e.g.
+            for 224.
+        small_input: build the small variant (stride 1, ``"same"`` convolutions, see the
+            module docstring); None: when ``min(H, W) <`` :data:`SMALL_INPUT_SIDE`.
+        fc_units: units of FC6 and FC7 (default 4096, small 512).
+        width: multiplier of every convolution's filter count, ``> 0``.
+        two_tower: split CONV2, CONV4, CONV5 into two groups as on the paper's two GPUs
+            (``groups=2``): 60,965,224 params, the "60M" of the slides.
+
+    Returns:
+        A functional ``keras.Model`` named ``alexnet`` (``alexnet_small``),
+        ``(batch, H, W, C) -> (batch, num_classes)``.
+
+    Raises:
+        ValueError: if ``input_shape`` is not ``(H, W, C)``, ``width <= 0``, or (``strict``,
+            full size) CONV1 (11x11, stride 4, no padding) does not tile a side exactly.
     """
     small = _is_small(input_shape, small_input)
     if strict and not small:
@@ -227,18 +253,35 @@ def build_zfnet(
     fc_units: int | None = None,
     width: float = 1.0,
 ) -> keras.Model:
-    """ZFNet (Zeiler & Fergus 2013): AlexNet with a 7x7/2 CONV1, a 5x5/2 CONV2 and wider
-    CONV3-5: (H, W, C) -> (num_classes,).
+    """ZFNet (Zeiler & Fergus 2013): AlexNet with a 7x7/2 CONV1, a 5x5/2 CONV2 and wider CONV3-5.
 
-    Sizes follow the paper's Fig. 3 on 224x224x3: CONV1 (1 pixel of zero padding) 110x110x96
-    -> POOL1 3x3/2 55x55 -> LRN -> CONV2 26x26x256 -> POOL2 13x13 -> LRN -> CONV3-5 13x13
-    (3x3, pad 1) -> POOL5 3x3/2 6x6 -> FC6 4096 -> FC7 4096 -> FC8; POOL1/2 round up
-    (Keras ``"same"``), like Caffe.  ``conv_filters`` defaults to 512/1024/512 in CONV3-5
-    (the seed slides' numbers, from the paper's variant with bigger layers 3-5; Fig. 3
-    itself draws AlexNet's 384/384/256: pass ``(96, 256, 384, 384, 256)``, 62,357,608
-    params): 107,627,624 params.  The
-    paper's "contrast normalisation" is modelled with AlexNet's LRN.  ``small_input``,
-    ``fc_units``, ``width``: see the module docstring.
+    Maps (H, W, C) -> (num_classes,).  Sizes follow the paper's Fig. 3 on 224x224x3: CONV1
+    (1 pixel of zero padding) 110x110x96 -> POOL1 3x3/2 55x55 -> LRN -> CONV2 26x26x256 ->
+    POOL2 13x13 -> LRN -> CONV3-5 13x13 (3x3, pad 1) -> POOL5 3x3/2 6x6 -> FC6 4096 -> FC7
+    4096 -> FC8; POOL1/2 round up (Keras ``"same"``), like Caffe.  107,627,624 params with
+    the default filters.  The paper's "contrast normalisation" is modelled with AlexNet's
+    LRN.
+
+    Args:
+        input_shape: ``(H, W, C)`` without the batch axis (pixels, channels).
+        num_classes: units of the softmax output.
+        conv_filters: filters of CONV1-5; defaults to 512/1024/512 in CONV3-5 (the seed
+            slides' numbers, from the paper's variant with bigger layers 3-5; Fig. 3 itself
+            draws AlexNet's 384/384/256: pass ``(96, 256, 384, 384, 256)``, 62,357,608
+            params).
+        lrn: add the :class:`LocalResponseNormalization` layers.
+        dropout: rate of the dropout after FC6 and FC7 (0: none).
+        small_input: build the small variant (stride 1, ``"same"`` convolutions, see the
+            module docstring); None: when ``min(H, W) <`` :data:`SMALL_INPUT_SIDE`.
+        fc_units: units of FC6 and FC7 (default 4096, small 512).
+        width: multiplier of every convolution's filter count, ``> 0``.
+
+    Returns:
+        A functional ``keras.Model`` named ``zfnet`` (``zfnet_small``),
+        ``(batch, H, W, C) -> (batch, num_classes)``.
+
+    Raises:
+        ValueError: if ``input_shape`` is not ``(H, W, C)`` or ``width <= 0``.
     """
     small = _is_small(input_shape, small_input)
     fc_units = fc_units or (512 if small else 4096)
@@ -297,10 +340,26 @@ def vgg_block(
     name: str = "block1",
     pool_padding: str = "valid",
 ):
-    """One VGG stage: ``n_convs`` ReLU convolutions (stride 1, ``"same"``) with ``filters``
-    filters, optional LRN, then a 2x2/2 max pool: (H, W, C) -> (H/2, W/2, filters).
-    ``kernel_sizes``: one per convolution, default all 3.  Layers are named as in
-    ``keras.applications``: ``{name}_conv1``, ..., ``{name}_pool``.
+    """One VGG stage: ``n_convs`` ReLU convolutions, optional LRN, then a 2x2/2 max pool.
+
+    The convolutions have stride 1, ``"same"`` padding and ``filters`` filters: (H, W, C) ->
+    (H/2, W/2, filters).  Layers are named as in ``keras.applications``: ``{name}_conv1``,
+    ..., ``{name}_pool``.
+
+    Args:
+        x: the input tensor, ``(batch, H, W, C)``.
+        filters: filters of every convolution.
+        n_convs: the number of convolutions.
+        kernel_sizes: one kernel side per convolution (pixels), default all 3.
+        lrn: add a :class:`LocalResponseNormalization` after the convolutions.
+        name: the prefix of the layer names.
+        pool_padding: the max pool's padding (``"same"`` rounds odd sizes up).
+
+    Returns:
+        The output tensor, ``(batch, H/2, W/2, filters)``.
+
+    Raises:
+        ValueError: if ``kernel_sizes`` does not have ``n_convs`` entries.
     """
     kernel_sizes = tuple(kernel_sizes or (3,) * n_convs)
     if len(kernel_sizes) != n_convs:
@@ -332,14 +391,32 @@ def build_vgg(
     small_input: bool | None = None,
     width: float = 1.0,
 ) -> keras.Model:
-    """VGG configuration ``config`` ("A", "A-LRN", "B", "C", "D", "E"; table 1 of Simonyan
-    & Zisserman 2015): (H, W, C) -> (num_classes,).
+    """VGG configuration ``config`` (table 1 of Simonyan & Zisserman 2015).
 
-    Five :func:`vgg_block` stages (224 -> 112 -> 56 -> 28 -> 14 -> 7, 64..512 filters) ->
-    7x7x512 -> FC 4096 -> dropout -> FC 4096 -> dropout -> FC softmax.  D and E have
-    exactly the layers and parameters of ``keras.applications.VGG16``/``VGG19``
-    (138,357,544 and 143,667,240).  ``fc_units`` defaults to 4096 (512 for small inputs);
-    ``small_input``, ``width``: see the module docstring.
+    Maps (H, W, C) -> (num_classes,).  Five :func:`vgg_block` stages (224 -> 112 -> 56 ->
+    28 -> 14 -> 7, 64..512 filters) -> 7x7x512 -> FC 4096 -> dropout -> FC 4096 -> dropout
+    -> FC softmax.  D and E have exactly the layers and parameters of
+    ``keras.applications.VGG16``/``VGG19`` (138,357,544 and 143,667,240).
+
+    Args:
+        config: ``"A"``, ``"A-LRN"``, ``"B"``, ``"C"``, ``"D"`` or ``"E"``.
+        input_shape: ``(H, W, C)`` without the batch axis (pixels, channels).
+        num_classes: units of the softmax output.
+        fc_units: units of the two hidden FC layers; defaults to 4096 (512 for small
+            inputs).
+        dropout: rate of the dropout after the hidden FC layers (0: none).
+        small_input: build the small variant (stride 1, ``"same"`` convolutions, see the
+            module docstring); None: when ``min(H, W) <`` :data:`SMALL_INPUT_SIDE`.
+        width: multiplier of every convolution's filter count, ``> 0``.
+
+    Returns:
+        A functional ``keras.Model`` named after the configuration (e.g. ``vgg16`` for D;
+        ``_small`` appended for the small variant),
+        ``(batch, H, W, C) -> (batch, num_classes)``.
+
+    Raises:
+        ValueError: if ``config`` is unknown, ``input_shape`` is not ``(H, W, C)`` or
+            ``width <= 0``.
     """
     if config not in VGG_CONFIGS:
         raise ValueError(f"unknown VGG config {config!r}; choose one of {list(VGG_CONFIGS)}")
@@ -364,9 +441,20 @@ def build_vgg(
 
 
 def mlpconv_block(x, filters: Sequence[int], kernel_size: int, name: str = "mlpconv1"):
-    """Network-in-Network "mlpconv": a ``kernel_size`` convolution followed by two 1x1
-    convolutions (a small MLP shared over positions), all ReLU, stride 1, ``"same"``:
-    (H, W, C) -> (H, W, filters[2]).  ``filters``: three filter counts.
+    """Network-in-Network "mlpconv": a ``kernel_size`` convolution followed by two 1x1 convolutions.
+
+    The two 1x1 convolutions are a small MLP shared over positions; all ReLU, stride 1,
+    ``"same"``: (H, W, C) -> (H, W, filters[2]).
+
+    Args:
+        x: the input tensor, ``(batch, H, W, C)``.
+        filters: three filter counts, of the ``kernel_size`` convolution and the two 1x1
+            ones.
+        kernel_size: side of the first convolution's kernel (pixels).
+        name: the prefix of the layer names (``{name}_conv``, ``{name}_cccp1``, ``{name}_cccp2``).
+
+    Returns:
+        The output tensor, ``(batch, H, W, filters[2])``.
     """
     f1, f2, f3 = filters
     x = layers.Conv2D(f1, kernel_size, padding="same", activation="relu", name=f"{name}_conv")(x)
@@ -387,6 +475,15 @@ def build_nin(
     1x1 convolution gives one map per class (ReLU, as in the authors' Caffe model) and
     its average is the class score.  966,986 params for 32x32x3 and 10 classes.  Pools
     round up (``"same"``) as in Caffe; the second pool is a max pool here.
+
+    Args:
+        input_shape: ``(H, W, C)`` without the batch axis (pixels, channels).
+        num_classes: the number of classes (filters of the last 1x1 convolution).
+        dropout: rate of the dropout after the first two pools (0: none).
+
+    Returns:
+        A functional ``keras.Model`` named ``nin``,
+        ``(batch, H, W, C) -> (batch, num_classes)``.
     """
     inputs = keras.Input(shape=input_shape)
     x = mlpconv_block(inputs, (192, 160, 96), 5, name="mlpconv1")

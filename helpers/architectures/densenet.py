@@ -42,7 +42,14 @@ def dense_layer(
     ``bottleneck=True`` (DenseNet-B): BN-ReLU-1x1 conv (4k filters)-BN-ReLU-3x3 conv (k);
     ``bottleneck=False``: BN-ReLU-3x3 conv (k).  Convolutions have no bias (BN follows).
 
-    Shapes: ``(H, W, C) -> (H, W, C + growth_rate)``.
+    Args:
+        x: the input tensor, ``(batch, H, W, C)``.
+        growth_rate: ``k``, the channels the layer adds.
+        bottleneck: use the 1x1 (4k) bottleneck.
+        name: the prefix of the layer names (None: Keras picks them).
+
+    Returns:
+        The output tensor, ``(batch, H, W, C + growth_rate)``.
     """
     y = layers.BatchNormalization(epsilon=BN_EPSILON, name=_name(name, "0_bn"))(x)
     y = layers.Activation("relu", name=_name(name, "0_relu"))(y)
@@ -63,7 +70,15 @@ def dense_block(
 ) -> keras.KerasTensor:
     """``n_layers`` dense layers in a row; layer i is named ``{name}_block{i}`` (from 1).
 
-    Shapes: ``(H, W, c0) -> (H, W, c0 + n_layers * growth_rate)``.
+    Args:
+        x: the input tensor, ``(batch, H, W, c0)``.
+        n_layers: the number of :func:`dense_layer` calls.
+        growth_rate: ``k``, the channels each layer adds.
+        bottleneck: use the 1x1 (4k) bottleneck in every layer.
+        name: the prefix of the layer names (None: Keras picks them).
+
+    Returns:
+        The output tensor, ``(batch, H, W, c0 + n_layers * growth_rate)``.
     """
     for i in range(1, n_layers + 1):
         x = dense_layer(x, growth_rate, bottleneck, name=_name(name, f"block{i}"))
@@ -75,7 +90,16 @@ def transition_block(
 ) -> keras.KerasTensor:
     """BN-ReLU-1x1 conv to ``int(C * compression)`` channels, then 2x2 average pool, stride 2.
 
-    Shapes: ``(H, W, C) -> (H // 2, W // 2, int(C * compression))``.
+    Args:
+        x: the input tensor, ``(batch, H, W, C)``.
+        compression: theta in ``(0, 1]`` (1.0: no compression).
+        name: the prefix of the layer names (None: Keras picks them).
+
+    Returns:
+        The output tensor, ``(batch, H // 2, W // 2, int(C * compression))``.
+
+    Raises:
+        ValueError: if ``compression`` is not in ``(0, 1]``.
     """
     if not 0 < compression <= 1:
         raise ValueError(f"compression must be in (0, 1], got {compression}")
@@ -97,8 +121,10 @@ def build_densenet(
     small_input: bool = False,
     name: str = "densenet",
 ) -> keras.Model:
-    """A DenseNet(-BC) classifier: stem, dense blocks with transitions in between, BN-ReLU,
-    global average pooling and a softmax Dense layer.
+    """A DenseNet(-BC) classifier.
+
+    Stem, dense blocks with transitions in between, BN-ReLU, global average pooling and a
+    softmax Dense layer.
 
     Args:
         blocks: layers per dense block; (6, 12, 24, 16) is DenseNet-121, (6, 12, 32, 32)
@@ -113,7 +139,13 @@ def build_densenet(
             images) instead of the ImageNet stem (7x7 stride-2 convolution, 3x3/2 max pool).
         name: the model's name.
 
-    Output: ``(batch, num_classes)`` probabilities.
+    Returns:
+        A functional ``keras.Model``, ``(batch, H, W, C) -> (batch, num_classes)``
+        probabilities.
+
+    Raises:
+        ValueError: if ``blocks`` is empty or has a non-positive entry, or ``compression``
+            is not in ``(0, 1]``.
     """
     if not blocks or any(n < 1 for n in blocks):
         raise ValueError(f"blocks must be a non-empty sequence of positive ints, got {blocks!r}")

@@ -65,9 +65,22 @@ def _scaled(filters: int, width: float) -> int:
 
 # ---------------------------------------------------------------- GoogLeNet / Inception v1
 def inception_naive_module(x: Tensor, f1: int, f3: int, f5: int, name: str) -> Tensor:
-    """Naive Inception module: 1x1, 3x3 and 5x5 convolutions ('same', ReLU) and a 3x3/1 max
-    pool side by side, concatenated: (H, W, C) -> (H, W, f1 + f3 + f5 + C).  The pool keeps
-    all C channels, so the depth can only grow from module to module."""
+    """Naive Inception module: 1x1, 3x3 and 5x5 convolutions and a 3x3/1 max pool side by side.
+
+    The convolutions are ``'same'`` with ReLU; the four branches are concatenated:
+    (H, W, C) -> (H, W, f1 + f3 + f5 + C).  The pool keeps all C channels, so the depth can
+    only grow from module to module.
+
+    Args:
+        x: the input tensor, ``(batch, H, W, C)``.
+        f1: filters of the 1x1 branch.
+        f3: filters of the 3x3 branch.
+        f5: filters of the 5x5 branch.
+        name: the prefix of the layer names; also the name of the Concatenate.
+
+    Returns:
+        The output tensor, ``(batch, H, W, f1 + f3 + f5 + C)``.
+    """
     b1 = _conv(x, f1, 1, f"{name}_1x1", batch_norm=False)
     b3 = _conv(x, f3, 3, f"{name}_3x3", batch_norm=False)
     b5 = _conv(x, f5, 5, f"{name}_5x5", batch_norm=False)
@@ -86,9 +99,27 @@ def inception_module(
     name: str,
     batch_norm: bool = False,
 ) -> Tensor:
-    """Inception module with 1x1 bottlenecks (GoogLeNet, figure 2b): 1x1 | 1x1 reduce -> 3x3
-    | 1x1 reduce -> 5x5 | 3x3/1 max pool -> 1x1 projection, concatenated:
-    (H, W, C) -> (H, W, f1 + f3 + f5 + pool_proj).  Two weight layers deep."""
+    """Inception module with 1x1 bottlenecks (GoogLeNet, figure 2b).
+
+    Branches 1x1 | 1x1 reduce -> 3x3 | 1x1 reduce -> 5x5 | 3x3/1 max pool -> 1x1
+    projection, concatenated: (H, W, C) -> (H, W, f1 + f3 + f5 + pool_proj).  Two weight
+    layers deep.
+
+    Args:
+        x: the input tensor, ``(batch, H, W, C)``.
+        f1: filters of the 1x1 branch.
+        f3_reduce: filters of the 1x1 reduction before the 3x3.
+        f3: filters of the 3x3 convolution.
+        f5_reduce: filters of the 1x1 reduction before the 5x5.
+        f5: filters of the 5x5 convolution.
+        pool_proj: filters of the 1x1 projection after the max pool.
+        name: the prefix of the layer names; also the name of the Concatenate.
+        batch_norm: convolutions without bias followed by BatchNormalization(scale=False)
+            (as in BN-Inception) instead of convolutions with bias.
+
+    Returns:
+        The output tensor, ``(batch, H, W, f1 + f3 + f5 + pool_proj)``.
+    """
     conv = {"batch_norm": batch_norm}
     b1 = _conv(x, f1, 1, f"{name}_1x1", **conv)
     b3 = _conv(x, f3_reduce, 1, f"{name}_3x3_reduce", **conv)
@@ -132,17 +163,31 @@ def build_googlenet(
 
     Differences from the paper: the two LRN layers are omitted (they add no parameters);
     the 7x7/1 average pool is a global average pool (the same on 224x224, any size
-    otherwise); ``batch_norm=True`` adds BatchNormalization (as in BN-Inception) and drops
-    the conv biases.  ``aux_classifiers=True`` adds the auxiliary heads on 4a and 4d: the
-    model has three outputs ``[main, aux_4a, aux_4d]`` (the paper weights their losses 0.3).
-    ``width`` multiplies every filter count (aux FC included); ``small_input=True`` replaces
-    the stem by conv 3x3/1 64 -> 1x1 64 -> 3x3 192 without pooling, so a 28x28 image meets 3a
-    at 28x28 as a 224x224 one does.
+    otherwise).
 
     Parameters (1000 classes, biases included): 6,998,552 without the auxiliary heads,
     13,378,280 with them (3,188,840 for the head on 4a, 3,190,888 for the one on 4d).
     Main path: 1,582,671,872 conv/FC multiply-adds per 224x224 image (the paper: 1.5
     billion); :func:`weight_layer_depth` of the main output is 22, the paper's layer count.
+
+    Args:
+        input_shape: ``(H, W, C)`` without the batch axis (pixels, channels).
+        num_classes: units of the softmax outputs.
+        aux_classifiers: add the auxiliary heads on 4a and 4d: the model has three outputs
+            ``[main, aux_4a, aux_4d]`` (the paper weights their losses 0.3).
+        width: multiplier of every filter count (aux FC included).
+        small_input: replace the stem by conv 3x3/1 64 -> 1x1 64 -> 3x3 192 without
+            pooling, so a 28x28 image meets 3a at 28x28 as a 224x224 one does.
+        batch_norm: add BatchNormalization (as in BN-Inception) and drop the conv biases.
+
+    Returns:
+        A functional ``keras.Model`` named ``googlenet``,
+        ``(batch, H, W, C) -> (batch, num_classes)`` (a list of three such outputs with
+        ``aux_classifiers``).
+
+    Raises:
+        ValueError: if an auxiliary head gets a grid smaller than 5x5 (use
+            ``small_input=True`` for small images or ``aux_classifiers=False``).
     """
     inputs = keras.Input(input_shape)
     conv = {"batch_norm": batch_norm}
@@ -170,10 +215,19 @@ def build_googlenet(
 
 
 def weight_layer_depth(model: keras.Model, output_index: int = 0) -> int:
-    """The most Conv2D/Dense layers on any path from the input to output ``output_index``:
-    parallel branches count once, pooling/BN/activations not at all.  This is how the
+    """The most Conv2D/Dense layers on any path from the input to output ``output_index``.
+
+    Parallel branches count once, pooling/BN/activations not at all.  This is how the
     GoogLeNet paper counts its 22 layers (3 in the stem, 2 per Inception module, the FC).
-    Assumes each layer is called once (true for every builder here)."""
+    Assumes each layer is called once (true for every builder here).
+
+    Args:
+        model: a functional Keras model.
+        output_index: which of ``model.outputs`` to measure.
+
+    Returns:
+        The depth in weight layers, an ``int``.
+    """
     depth: dict[int, int] = {}
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):
@@ -197,11 +251,27 @@ def inception_factorised_5x5_block(
     name: str,
     mid_kernel: int = 5,
 ) -> Tensor:
-    """35x35 block (figure 5 of Szegedy et al. 2015): a 5x5 receptive field as two stacked
-    3x3 convolutions (18 instead of 25 weights per channel pair).  Branches: 1x1 | 1x1 ->
-    ``mid_kernel`` | 1x1 -> 3x3 -> 3x3 | 3x3/1 average pool -> 1x1, concatenated:
-    (H, W, C) -> (H, W, f1 + fmid + fdbl + pool_proj).  The paper's figure has
-    ``mid_kernel=3``; Keras' InceptionV3 (mixed0..2) and its weights keep a 5x5 there."""
+    """35x35 block (figure 5 of Szegedy et al. 2015): a 5x5 receptive field as two 3x3 convs.
+
+    Two stacked 3x3 convolutions use 18 instead of 25 weights per channel pair.  Branches:
+    1x1 | 1x1 -> ``mid_kernel`` | 1x1 -> 3x3 -> 3x3 | 3x3/1 average pool -> 1x1,
+    concatenated.  The paper's figure has ``mid_kernel=3``; Keras' InceptionV3 (mixed0..2)
+    and its weights keep a 5x5 there.  Every conv is conv (no bias) + BN + ReLU.
+
+    Args:
+        x: the input tensor, ``(batch, H, W, C)``.
+        f1: filters of the 1x1 branch.
+        fmid_reduce: filters of the 1x1 before the ``mid_kernel`` convolution.
+        fmid: filters of the ``mid_kernel`` convolution.
+        fdbl_reduce: filters of the 1x1 before the two 3x3 convolutions.
+        fdbl: filters of the two 3x3 convolutions.
+        pool_proj: filters of the 1x1 after the average pool.
+        name: the prefix of the layer names; also the name of the Concatenate.
+        mid_kernel: kernel side of the middle branch (pixels).
+
+    Returns:
+        The output tensor, ``(batch, H, W, f1 + fmid + fdbl + pool_proj)``.
+    """
     b1 = _conv(x, f1, 1, f"{name}_1x1")
     bm = _conv(x, fmid_reduce, 1, f"{name}_{mid_kernel}x{mid_kernel}_reduce")
     bm = _conv(bm, fmid, mid_kernel, f"{name}_{mid_kernel}x{mid_kernel}")
@@ -214,11 +284,24 @@ def inception_factorised_5x5_block(
 
 
 def inception_asymmetric_block(x: Tensor, f_out: int, f_mid: int, name: str, n: int = 7) -> Tensor:
-    """17x17 block (figure 6): every n x n convolution as 1 x n followed by n x 1 (2n instead
-    of n^2 weights per channel pair: 14 vs 49 for n=7, 6 vs 9 for n=3).  Branches: 1x1 |
-    1x1 -> 1xn -> nx1 | 1x1 -> nx1 -> 1xn -> nx1 -> 1xn | 3x3/1 average pool -> 1x1; every
-    branch ends with ``f_out`` channels: (H, W, C) -> (H, W, 4 f_out).  Keras' mixed4..7 use
-    f_out=192 and f_mid=128, 160, 160, 192."""
+    """17x17 block (figure 6): every n x n convolution as 1 x n followed by n x 1.
+
+    That takes 2n instead of n^2 weights per channel pair: 14 vs 49 for n=7, 6 vs 9 for
+    n=3.  Branches: 1x1 | 1x1 -> 1xn -> nx1 | 1x1 -> nx1 -> 1xn -> nx1 -> 1xn | 3x3/1
+    average pool -> 1x1; every branch ends with ``f_out`` channels.  Keras' mixed4..7 use
+    f_out=192 and f_mid=128, 160, 160, 192.
+
+    Args:
+        x: the input tensor, ``(batch, H, W, C)``.
+        f_out: output filters of every branch.
+        f_mid: filters of the 1x1 reductions and inner convolutions of the two factorised
+            branches.
+        name: the prefix of the layer names; also the name of the Concatenate.
+        n: the side of the factorised kernel.
+
+    Returns:
+        The output tensor, ``(batch, H, W, 4 * f_out)``.
+    """
     b1 = _conv(x, f_out, 1, f"{name}_1x1")
     b7 = _conv(x, f_mid, 1, f"{name}_{n}x{n}_reduce")
     b7 = _conv(b7, f_mid, (1, n), f"{name}_1x{n}")
@@ -235,10 +318,24 @@ def inception_asymmetric_block(x: Tensor, f_out: int, f_mid: int, name: str, n: 
 def inception_expanded_block(
     x: Tensor, f1: int, f3: int, fdbl_reduce: int, fdbl: int, pool_proj: int, name: str
 ) -> Tensor:
-    """8x8 block with expanded filter banks (figure 7): the last 3x3 of two branches is
-    split into a 1x3 and a 3x1 side by side, both kept.  Branches: 1x1 | 1x1 -> [1x3, 3x1] |
-    1x1 -> 3x3 -> [1x3, 3x1] | 3x3/1 average pool -> 1x1:
-    (H, W, C) -> (H, W, f1 + 2 f3 + 2 fdbl + pool_proj) (8x8x2048 in InceptionV3)."""
+    """8x8 block with expanded filter banks (figure 7).
+
+    The last 3x3 of two branches is split into a 1x3 and a 3x1 side by side, both kept.
+    Branches: 1x1 | 1x1 -> [1x3, 3x1] | 1x1 -> 3x3 -> [1x3, 3x1] | 3x3/1 average pool ->
+    1x1 (8x8x2048 in InceptionV3).
+
+    Args:
+        x: the input tensor, ``(batch, H, W, C)``.
+        f1: filters of the 1x1 branch.
+        f3: filters of the 1x1 and of each of the 1x3 and 3x1 of the second branch.
+        fdbl_reduce: filters of the 1x1 of the third branch.
+        fdbl: filters of the 3x3 and of each of the 1x3 and 3x1 of the third branch.
+        pool_proj: filters of the 1x1 after the average pool.
+        name: the prefix of the layer names; also the name of the Concatenate.
+
+    Returns:
+        The output tensor, ``(batch, H, W, f1 + 2 f3 + 2 fdbl + pool_proj)``.
+    """
     b1 = _conv(x, f1, 1, f"{name}_1x1")
     b3 = _conv(x, f3, 1, f"{name}_3x3_reduce")
     b3 = layers.Concatenate(name=f"{name}_3x3")(
@@ -257,11 +354,26 @@ def inception_expanded_block(
 def grid_reduction_block(
     x: Tensor, f3: int, fdbl_reduce: int, fdbl: int, name: str, f3_reduce: int = 0, n: int = 0
 ) -> Tensor:
-    """Grid reduction (figure 10): stride-2 convolutions in parallel with a stride-2 max
-    pool, so the grid halves without a representational bottleneck.  Branches:
+    """Grid reduction (figure 10): stride-2 convolutions in parallel with a stride-2 max pool.
+
+    The grid halves without a representational bottleneck.  Branches:
     [1x1 f3_reduce ->] 3x3/2 f3 | 1x1 -> (3x3, or 1xn -> nx1 when n) -> 3x3/2 fdbl |
-    3x3/2 max pool, all 'valid': (H, W, C) -> ((H-3)//2+1, (W-3)//2+1, f3 + fdbl + C),
-    35x35x288 -> 17x17x768 (mixed3) and 17x17x768 -> 8x8x1280 (mixed8) in InceptionV3."""
+    3x3/2 max pool, all 'valid'; 35x35x288 -> 17x17x768 (mixed3) and 17x17x768 -> 8x8x1280
+    (mixed8) in InceptionV3.
+
+    Args:
+        x: the input tensor, ``(batch, H, W, C)``.
+        f3: filters of the 3x3/2 convolution of the first branch.
+        fdbl_reduce: filters of the 1x1 of the second branch.
+        fdbl: filters of the second branch's middle (3x3, or 1xn and nx1) and last 3x3/2
+            convolutions.
+        name: the prefix of the layer names; also the name of the Concatenate.
+        f3_reduce: filters of an optional 1x1 before the first branch's 3x3/2 (0: none).
+        n: when nonzero, the second branch's middle 3x3 becomes 1xn -> nx1.
+
+    Returns:
+        The output tensor, ``(batch, (H-3)//2+1, (W-3)//2+1, f3 + fdbl + C)``.
+    """
     b3 = _conv(x, f3_reduce, 1, f"{name}_3x3_reduce") if f3_reduce else x
     b3 = _conv(b3, f3, 3, f"{name}_3x3", strides=2, padding="valid")
     bd = _conv(x, fdbl_reduce, 1, f"{name}_dbl_reduce")
@@ -281,19 +393,32 @@ def build_inception_v3(
     width: float = 1.0,
     small_input: bool = False,
 ) -> keras.Model:
-    """InceptionV3 as ``keras.applications.InceptionV3(weights=None)`` builds it: 23,851,784
-    parameters with 1000 classes (21,802,784 + 2,049,000 in the classifier), 5,713,216,096
-    conv/FC multiply-adds per 299x299 image; every conv has no bias and is followed by
-    BatchNormalization(scale=False) + ReLU.
+    """InceptionV3 as ``keras.applications.InceptionV3(weights=None)`` builds it.
+
+    23,851,784 parameters with 1000 classes (21,802,784 + 2,049,000 in the classifier),
+    5,713,216,096 conv/FC multiply-adds per 299x299 image; every conv has no bias and is
+    followed by BatchNormalization(scale=False) + ReLU.
 
     299x299x3 -> stem (3x3/2 32, 3x3 32, 3x3 64, max pool 3x3/2, 1x1 80, 3x3 192, max pool
     3x3/2) -> 35x35x192 -> 3 factorised 5x5 blocks (35x35x288) -> grid reduction
     (17x17x768) -> 4 asymmetric 7x7 blocks -> grid reduction (8x8x1280) -> 2 expanded blocks
     (8x8x2048) -> global average pool -> softmax.  No auxiliary classifier (Keras has none).
 
-    The stem needs at least 75x75 pixels.  ``small_input=True`` keeps the stem's five convs
-    but with stride 1, 'same' padding and no pooling, so a 28x28 image enters the 35x35
-    blocks at 28x28 (then 13x13 and 6x6).  ``width`` multiplies every filter count.
+    Args:
+        input_shape: ``(H, W, C)`` without the batch axis; the stem needs at least 75x75
+            pixels.
+        num_classes: units of the softmax output.
+        width: multiplier of every filter count.
+        small_input: keep the stem's five convs but with stride 1, 'same' padding and no
+            pooling, so a 28x28 image enters the 35x35 blocks at 28x28 (then 13x13 and
+            6x6).
+
+    Returns:
+        A functional ``keras.Model`` named ``inception_v3``,
+        ``(batch, H, W, C) -> (batch, num_classes)``.
+
+    Raises:
+        ValueError: if ``small_input`` is False and the input is smaller than 75x75 pixels.
     """
     if not small_input and min(input_shape[:2]) < 75:
         raise ValueError(
@@ -332,9 +457,18 @@ def build_inception_v3(
 
 # ---------------------------------------------------------------- Inception-v4 blocks
 def inception_v4_block_a(x: Tensor, name: str) -> Tensor:
-    """Inception-A block of Inception-v4 (Szegedy et al. 2016, figure 4), conv + BN + ReLU:
-    3x3/1 average pool -> 1x1 96 | 1x1 96 | 1x1 64 -> 3x3 96 | 1x1 64 -> 3x3 96 -> 3x3 96,
-    concatenated: (H, W, C) -> (H, W, 384); 35x35x384 in, 35x35x384 out in the paper."""
+    """Inception-A block of Inception-v4 (Szegedy et al. 2016, figure 4), conv + BN + ReLU.
+
+    Branches 3x3/1 average pool -> 1x1 96 | 1x1 96 | 1x1 64 -> 3x3 96 | 1x1 64 -> 3x3 96 ->
+    3x3 96, concatenated; 35x35x384 in, 35x35x384 out in the paper.
+
+    Args:
+        x: the input tensor, ``(batch, H, W, C)``.
+        name: the prefix of the layer names; also the name of the Concatenate.
+
+    Returns:
+        The output tensor, ``(batch, H, W, 384)``.
+    """
     pool = layers.AveragePooling2D(3, strides=1, padding="same", name=f"{name}_pool")(x)
     pool = _conv(pool, 96, 1, f"{name}_pool_proj")
     b1 = _conv(x, 96, 1, f"{name}_1x1")
@@ -355,14 +489,27 @@ _RESNET_BLOCKS = {
 def inception_resnet_block(
     x: Tensor, scale: float, block_type: str, name: str, activation: str | None = "relu"
 ) -> Tensor:
-    """Inception-ResNet-A/B/C block with the filter numbers of Inception-ResNet-v2 (as in
-    ``keras.applications.InceptionResNetV2``): ``activation(x + scale * proj(branches(x)))``.
+    """Inception-ResNet-A/B/C block with the filter numbers of Inception-ResNet-v2.
 
-    The Inception branches (conv + BN + ReLU) are concatenated and brought back to the
-    input's C channels by a linear 1x1 convolution with bias (no BN, no ReLU); the paper
-    scales this residual by 0.1-0.3 before the addition to keep training stable.  Output
-    shape = input shape.  ``block_type`` is "A" (35x35 grid), "B" (17x17) or "C" (8x8);
-    the projection conv is named ``{name}_proj``."""
+    As in ``keras.applications.InceptionResNetV2``:
+    ``activation(x + scale * proj(branches(x)))``.  The Inception branches (conv + BN + ReLU)
+    are concatenated and brought back to the input's C channels by a linear 1x1 convolution
+    with bias (no BN, no ReLU), named ``{name}_proj``; the paper scales this residual by
+    0.1-0.3 before the addition to keep training stable.
+
+    Args:
+        x: the input tensor, ``(batch, H, W, C)``.
+        scale: the factor of the residual before the addition.
+        block_type: ``"A"`` (35x35 grid), ``"B"`` (17x17) or ``"C"`` (8x8).
+        name: the prefix of the layer names.
+        activation: the activation after the addition (None: linear).
+
+    Returns:
+        The output tensor, same shape as ``x``.
+
+    Raises:
+        ValueError: if ``block_type`` is not ``"A"``, ``"B"`` or ``"C"``.
+    """
     key = block_type.upper()
     if key not in _RESNET_BLOCKS:
         raise ValueError(f"block_type must be 'A', 'B' or 'C', got {block_type!r}")

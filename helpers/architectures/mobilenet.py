@@ -54,11 +54,23 @@ def _name(name: str | None, suffix: str) -> str | None:
 
 
 def separable_cost_ratio(kernel_size: int, out_channels: int) -> float:
-    """Multiply-adds of a depthwise separable convolution divided by those of the standard
-    convolution it replaces: ``1/N + 1/k^2`` (independent of the input channels and grid).
+    """Multiply-adds of a depthwise separable convolution over those of the standard one.
 
-    >>> round(separable_cost_ratio(3, 512), 4)
-    0.1131
+    ``1/N + 1/k^2``, independent of the input channels and grid.
+
+    Args:
+        kernel_size: ``k``, the kernel side in pixels, a positive int.
+        out_channels: ``N``, the output channels, a positive int.
+
+    Returns:
+        The ratio, a float in ``(0, 2]``.
+
+    Raises:
+        ValueError: if ``kernel_size`` or ``out_channels`` is not a positive int.
+
+    Example:
+        >>> round(separable_cost_ratio(3, 512), 4)
+        0.1131
     """
     for label, value in (("kernel_size", kernel_size), ("out_channels", out_channels)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -74,14 +86,24 @@ def depthwise_separable_block(
     depth_multiplier: int = 1,
     name: str | None = None,
 ) -> keras.KerasTensor:
-    """3x3 depthwise conv (``stride``)-BN-ReLU6, then 1x1 pointwise conv to
-    ``int(pointwise_filters * alpha)`` channels-BN-ReLU6; convolutions without bias.
+    """3x3 depthwise conv (``stride``)-BN-ReLU6, then 1x1 pointwise conv-BN-ReLU6.
 
-    ``padding="same"``: with stride 2 on an even grid TensorFlow pads one row and column at
-    the bottom/right, exactly what Keras' MobileNet does with its ZeroPadding2D((0, 1), (0, 1))
-    followed by a "valid" convolution.
+    The pointwise conv has ``int(pointwise_filters * alpha)`` channels; convolutions have no
+    bias.  ``padding="same"``: with stride 2 on an even grid TensorFlow pads one row and
+    column at the bottom/right, exactly what Keras' MobileNet does with its
+    ZeroPadding2D((0, 1), (0, 1)) followed by a "valid" convolution.
 
-    Shapes: ``(H, W, C) -> (ceil(H / stride), ceil(W / stride), int(pointwise_filters * alpha))``.
+    Args:
+        x: the input tensor, ``(batch, H, W, C)``.
+        pointwise_filters: the pointwise conv's filters before ``alpha``.
+        alpha: width multiplier.
+        stride: stride of the depthwise convolution.
+        depth_multiplier: depthwise output channels per input channel.
+        name: the prefix of the layer names (None: Keras picks them).
+
+    Returns:
+        The output tensor,
+        ``(batch, ceil(H / stride), ceil(W / stride), int(pointwise_filters * alpha))``.
     """
     filters = int(pointwise_filters * alpha)
     x = layers.DepthwiseConv2D(
@@ -108,7 +130,9 @@ def build_mobilenet_v1(
     small_input: bool = False,
     name: str | None = None,
 ) -> keras.Model:
-    """MobileNet-V1: 3x3/2 conv (32 alpha filters)-BN-ReLU6, 13 depthwise separable blocks
+    """MobileNet-V1 with Keras' head.
+
+    3x3/2 conv (32 alpha filters)-BN-ReLU6, 13 depthwise separable blocks
     (:data:`MOBILENET_V1_BLOCKS`), then Keras' head: global average pool (kept as 1x1xC),
     dropout, 1x1 conv to ``num_classes`` (with bias), reshape, softmax.
 
@@ -122,7 +146,12 @@ def build_mobilenet_v1(
             stride-2 block use stride 1 (total downsampling 8 instead of 32: 28x28 -> 4x4).
         name: the model's name, default ``mobilenet_{alpha:.2f}_{H}`` as in Keras.
 
-    Output: ``(batch, num_classes)`` probabilities.
+    Returns:
+        A functional ``keras.Model``, ``(batch, H, W, C) -> (batch, num_classes)``
+        probabilities.
+
+    Raises:
+        ValueError: if ``alpha <= 0``.
     """
     if alpha <= 0:
         raise ValueError(f"alpha must be positive, got {alpha}")
@@ -158,16 +187,24 @@ def mobilenet_v1_table(
     alpha: float = 1.0,
     num_classes: int = 1000,
 ) -> pd.DataFrame:
-    """Table 1 of the MobileNet paper, one row per layer (the "5x" row expanded), computed
-    with :mod:`helpers.arithmetic.conv_arithmetic`.
+    """Table 1 of the MobileNet paper, one row per layer (the "5x" row expanded).
 
-    Columns: ``type_stride`` ("Conv / s2", "Conv dw / s1", ...), ``filter_shape``
-    ("3x3x3x32", "3x3x32 dw", "1x1x32x64", "Pool 7x7", "1024x1000"), ``input_size``
-    ("224x224x3"), ``output_size``, ``macs`` (multiply-adds per image) and ``params``
-    (convolution weights; the FC layer's 1000 biases included; BatchNormalization is not in
-    the paper's table and not counted).  The depthwise convolution on 7x7x1024 has stride
-    1, where the paper prints "s2" by mistake.  Sums at 224x224x3, alpha = 1:
-    568,740,352 multiply-adds and 4,210,088 parameters (the paper: 569M and 4.2M).
+    Computed with :mod:`helpers.arithmetic.conv_arithmetic`.  The depthwise convolution on
+    7x7x1024 has stride 1, where the paper prints "s2" by mistake.  Sums at 224x224x3,
+    alpha = 1: 568,740,352 multiply-adds and 4,210,088 parameters (the paper: 569M and
+    4.2M).
+
+    Args:
+        input_shape: ``(H, W, C)`` of the input image (pixels, channels).
+        alpha: width multiplier.
+        num_classes: units of the FC layer.
+
+    Returns:
+        A DataFrame with columns ``type_stride`` ("Conv / s2", "Conv dw / s1", ...),
+        ``filter_shape`` ("3x3x3x32", "3x3x32 dw", "1x1x32x64", "Pool 7x7", "1024x1000"),
+        ``input_size`` ("224x224x3"), ``output_size``, ``macs`` (multiply-adds per image)
+        and ``params`` (convolution weights; the FC layer's 1000 biases included;
+        BatchNormalization is not in the paper's table and not counted).
     """
     h, w, c = (int(d) for d in input_shape)
     rows: list[dict[str, object]] = []

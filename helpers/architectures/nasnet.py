@@ -99,7 +99,12 @@ class CellDescription:
 
     @property
     def outputs(self) -> tuple[int, ...]:
-        """The hidden states the cell's output concatenates, in order."""
+        """The hidden states the cell's output concatenates, in order.
+
+        Returns:
+            A tuple of hidden-state indices: ``concat``, or (when it is None) the states that
+            no block uses.
+        """
         if self.concat is not None:
             return self.concat
         used = {index for block in self.blocks for index, _ in block}
@@ -138,9 +143,18 @@ def _relu_conv_bn(x: keras.KerasTensor, filters: int, name: str | None) -> keras
 def factorized_reduction(
     x: keras.KerasTensor, filters: int, name: str | None = None
 ) -> keras.KerasTensor:
-    """Halve the grid without losing every other pixel: ReLU, then two 1x1 stride-2 convs
-    with ``filters // 2`` and ``filters - filters // 2`` filters, the second on the input
-    shifted by one pixel, concatenated, BN.  ``(H, W, C) -> (ceil(H/2), ceil(W/2), filters)``.
+    """Halve the grid without losing every other pixel.
+
+    ReLU, then two 1x1 stride-2 convs with ``filters // 2`` and ``filters - filters // 2``
+    filters, the second on the input shifted by one pixel, concatenated, BN.
+
+    Args:
+        x: the input tensor, ``(batch, H, W, C)``.
+        filters: the output channels.
+        name: the prefix of the layer names (None: Keras picks them).
+
+    Returns:
+        The output tensor, ``(batch, ceil(H/2), ceil(W/2), filters)``.
     """
     x = layers.Activation("relu", name=_name(name, "relu"))(x)
     a = layers.AveragePooling2D(1, strides=2, name=_name(name, "pool_a"))(x)
@@ -160,7 +174,20 @@ def apply_operation(
 
     ``sepKxK``: (ReLU-KxK separable conv-BN) twice, the first with ``stride``; ``avg3x3``,
     ``max3x3``: 3x3 pooling, "same" padding; ``identity``: x itself, or a
-    :func:`factorized_reduction` for stride 2.  ``(H, W, filters) -> (H/s, W/s, filters)``.
+    :func:`factorized_reduction` for stride 2.
+
+    Args:
+        x: the input tensor, ``(batch, H, W, filters)``.
+        op: a name from :data:`OPERATIONS`.
+        filters: the channels of input and output.
+        stride: 1, or 2 in a reduction cell.
+        name: the prefix of the layer names (None: Keras picks them).
+
+    Returns:
+        The output tensor, ``(batch, H/s, W/s, filters)`` (rounded up).
+
+    Raises:
+        ValueError: if ``op`` is not in :data:`OPERATIONS`.
     """
     if op.startswith("sep"):
         k = int(op[3])
@@ -190,10 +217,24 @@ def build_cell(
 ) -> keras.KerasTensor:
     """Build one cell from ``description`` (a :class:`CellDescription` or its blocks).
 
-    ``prev`` is the previous cell's output, ``prev_prev`` the one before (None for the first
-    cell: ``prev`` is used twice).  Shapes: ``prev`` ``(H, W, C)`` ->
-    ``(H, W, k * filters)`` for a normal cell, ``(ceil(H/2), ceil(W/2), k * filters)`` for a
-    reduction cell, where k = ``len(description.outputs)``.
+    Args:
+        prev: the previous cell's output, ``(batch, H, W, C)``.
+        prev_prev: the output of the cell before (None for the first cell: ``prev`` is used
+            twice); its grid may be twice ``prev``'s.
+        description: a :class:`CellDescription`, or its blocks.
+        filters: the channels of every operation.
+        reduction: a reduction cell (operations on the inputs have stride 2).
+        name: the prefix of the layer names (None: Keras picks them).
+
+    Returns:
+        The output tensor: ``(batch, H, W, k * filters)`` for a normal cell,
+        ``(batch, ceil(H/2), ceil(W/2), k * filters)`` for a reduction cell, where
+        k = ``len(description.outputs)``.
+
+    Raises:
+        ValueError: if a reduction cell outputs hidden state 0 or 1, ``prev_prev``'s grid
+            does not halve to ``prev``'s, or the blocks are invalid (see
+            :class:`CellDescription`).
     """
     if not isinstance(description, CellDescription):
         description = CellDescription(tuple(description))
@@ -240,11 +281,24 @@ def build_nasnet_demo(
     reduction: CellDescription = NASNET_A_REDUCTION,
     name: str = "nasnet_demo",
 ) -> keras.Model:
-    """A small NASNet in the paper's CIFAR layout: 3x3 stem conv (3 * filters)-BN, then
-    ``n_normal`` normal cells, a reduction cell, ``n_normal`` normal cells, a reduction cell,
-    ``n_normal`` normal cells; ``filters`` doubles at each reduction.  ReLU, global average
-    pooling, softmax Dense.  With 28x28 inputs the cells see 28x28, 14x14 and 7x7 grids.
-    Output ``(batch, num_classes)``.
+    """A small NASNet in the paper's CIFAR layout.
+
+    3x3 stem conv (3 * filters)-BN, then ``n_normal`` normal cells, a reduction cell,
+    ``n_normal`` normal cells, a reduction cell, ``n_normal`` normal cells; ``filters``
+    doubles at each reduction.  ReLU, global average pooling, softmax Dense.  With 28x28
+    inputs the cells see 28x28, 14x14 and 7x7 grids.
+
+    Args:
+        input_shape: ``(H, W, C)`` without the batch axis (pixels, channels).
+        num_classes: units of the softmax layer.
+        filters: the first stage's filters.
+        n_normal: normal cells per stage.
+        normal: the normal cell.
+        reduction: the reduction cell.
+        name: the model's name.
+
+    Returns:
+        A functional ``keras.Model``, ``(batch, H, W, C) -> (batch, num_classes)``.
     """
     inputs = keras.Input(shape=input_shape)
     x = layers.Conv2D(3 * filters, 3, padding="same", use_bias=False, name="stem_conv")(inputs)

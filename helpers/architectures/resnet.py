@@ -157,7 +157,23 @@ def basic_block(x, filters: int, stride: int = 1, projection: bool | None = None
                 survival_probability: float = 1.0, name: str | None = None):
     """ResNet v1 basic block: 3x3 conv-BN-ReLU, 3x3 conv-BN, add shortcut, ReLU.
 
-    ``(b, h, w, c) -> (b, ceil(h/stride), ceil(w/stride), filters)``.
+    Args:
+        x: the input tensor, ``(b, h, w, c)``.
+        filters: filters of both convolutions.
+        stride: stride of the block's first strided convolution (and of the shortcut).
+        projection: shortcut kind: None (the default) a 1x1 convolution with the stride
+            exactly when the shape changes, otherwise the identity; True always a
+            projection; False a parameter-free shortcut (subsampled, zero-padded channels).
+        survival_probability: probability of keeping the residual branch in training
+            (< 1 merges with :class:`StochasticDepth`, 1 with a plain ``Add``).
+        name: the prefix of the layer names (None: Keras picks them).
+
+    Returns:
+        The output tensor, ``(b, ceil(h/stride), ceil(w/stride), filters)``.
+
+    Raises:
+        ValueError: if an identity shortcut would have to reduce the channel count, or
+            ``survival_probability`` is not in ``(0, 1]``.
     """
     shortcut = _shortcut(x, filters, stride, _projects(x, filters, stride, projection), name)
     y = layers.Conv2D(filters, 3, strides=stride, padding="same", name=_n(name, "1_conv"))(x)
@@ -168,7 +184,17 @@ def basic_block(x, filters: int, stride: int = 1, projection: bool | None = None
 
 
 def plain_block(x, filters: int, stride: int = 1, name: str | None = None):
-    """The basic block without its shortcut: two 3x3 conv-BN-ReLU (a "plain" network)."""
+    """The basic block without its shortcut: two 3x3 conv-BN-ReLU (a "plain" network).
+
+    Args:
+        x: the input tensor, ``(b, h, w, c)``.
+        filters: filters of both convolutions.
+        stride: stride of the first convolution.
+        name: the prefix of the layer names (None: Keras picks them).
+
+    Returns:
+        The output tensor, ``(b, ceil(h/stride), ceil(w/stride), filters)``.
+    """
     y = layers.Conv2D(filters, 3, strides=stride, padding="same", name=_n(name, "1_conv"))(x)
     y = _relu(_bn(y, _n(name, "1_bn")), _n(name, "1_relu"))
     y = layers.Conv2D(filters, 3, padding="same", name=_n(name, "2_conv"))(y)
@@ -179,7 +205,23 @@ def bottleneck_block(x, filters: int, stride: int = 1, projection: bool | None =
                      survival_probability: float = 1.0, name: str | None = None):
     """ResNet v1 bottleneck (Keras' layout): 1x1 (stride) -> 3x3 -> 1x1 to ``4 * filters``.
 
-    ``(b, h, w, c) -> (b, ceil(h/stride), ceil(w/stride), 4 * filters)``.
+    Args:
+        x: the input tensor, ``(b, h, w, c)``.
+        filters: the bottleneck width; the block outputs ``4 * filters`` channels.
+        stride: stride of the first 1x1 convolution (and of the shortcut).
+        projection: shortcut kind: None (the default) a 1x1 convolution with the stride
+            exactly when the shape changes, otherwise the identity; True always a
+            projection; False a parameter-free shortcut (subsampled, zero-padded channels).
+        survival_probability: probability of keeping the residual branch in training
+            (< 1 merges with :class:`StochasticDepth`, 1 with a plain ``Add``).
+        name: the prefix of the layer names (None: Keras picks them).
+
+    Returns:
+        The output tensor, ``(b, ceil(h/stride), ceil(w/stride), 4 * filters)``.
+
+    Raises:
+        ValueError: if an identity shortcut would have to reduce the channel count, or
+            ``survival_probability`` is not in ``(0, 1]``.
     """
     out = 4 * filters
     shortcut = _shortcut(x, out, stride, _projects(x, out, stride, projection), name)
@@ -197,7 +239,24 @@ def preact_basic_block(x, filters: int, stride: int = 1, projection: bool | None
     """ResNet v2 basic block: BN-ReLU-3x3 conv, BN-ReLU-3x3 conv, add; nothing after the add.
 
     A projection shortcut reads the pre-activated input, an identity one the raw input.
-    ``(b, h, w, c) -> (b, ceil(h/stride), ceil(w/stride), filters)``.
+
+    Args:
+        x: the input tensor, ``(b, h, w, c)``.
+        filters: filters of both convolutions.
+        stride: stride of the block's first strided convolution (and of the shortcut).
+        projection: shortcut kind: None (the default) a 1x1 convolution with the stride
+            exactly when the shape changes, otherwise the identity; True always a
+            projection; False a parameter-free shortcut (subsampled, zero-padded channels).
+        survival_probability: probability of keeping the residual branch in training
+            (< 1 merges with :class:`StochasticDepth`, 1 with a plain ``Add``).
+        name: the prefix of the layer names (None: Keras picks them).
+
+    Returns:
+        The output tensor, ``(b, ceil(h/stride), ceil(w/stride), filters)``.
+
+    Raises:
+        ValueError: if an identity shortcut would have to reduce the channel count, or
+            ``survival_probability`` is not in ``(0, 1]``.
     """
     preact = _relu(_bn(x, _n(name, "preact_bn")), _n(name, "preact_relu"))
     project = _projects(x, filters, stride, projection)
@@ -214,7 +273,23 @@ def preact_bottleneck_block(x, filters: int, stride: int = 1, projection: bool |
                             survival_probability: float = 1.0, name: str | None = None):
     """ResNet v2 bottleneck (Keras' layout): BN-ReLU, 1x1 -> 3x3 (stride) -> 1x1, add.
 
-    ``(b, h, w, c) -> (b, ceil(h/stride), ceil(w/stride), 4 * filters)``.
+    Args:
+        x: the input tensor, ``(b, h, w, c)``.
+        filters: the bottleneck width; the block outputs ``4 * filters`` channels.
+        stride: stride of the 3x3 convolution (and of the shortcut).
+        projection: shortcut kind: None (the default) a 1x1 convolution with the stride
+            exactly when the shape changes, otherwise the identity; True always a
+            projection; False a parameter-free shortcut (subsampled, zero-padded channels).
+        survival_probability: probability of keeping the residual branch in training
+            (< 1 merges with :class:`StochasticDepth`, 1 with a plain ``Add``).
+        name: the prefix of the layer names (None: Keras picks them).
+
+    Returns:
+        The output tensor, ``(b, ceil(h/stride), ceil(w/stride), 4 * filters)``.
+
+    Raises:
+        ValueError: if an identity shortcut would have to reduce the channel count, or
+            ``survival_probability`` is not in ``(0, 1]``.
     """
     out = 4 * filters
     preact = _relu(_bn(x, _n(name, "preact_bn")), _n(name, "preact_relu"))
@@ -232,10 +307,30 @@ def preact_bottleneck_block(x, filters: int, stride: int = 1, projection: bool |
 def resnext_block(x, filters: int, cardinality: int = 32, bottleneck_width: int = 4,
                   stride: int = 1, projection: bool | None = None,
                   survival_probability: float = 1.0, name: str | None = None):
-    """ResNeXt block: 1x1 to ``cardinality * bottleneck_width`` channels, grouped 3x3
-    (``groups=cardinality``, the stride), 1x1 to ``4 * filters``; no conv biases.
+    """ResNeXt block: 1x1, grouped 3x3 (``groups=cardinality``, the stride), 1x1; no conv biases.
 
-    ``(b, h, w, c) -> (b, ceil(h/stride), ceil(w/stride), 4 * filters)``.
+    The first 1x1 goes to ``cardinality * bottleneck_width`` channels, the last to
+    ``4 * filters``.
+
+    Args:
+        x: the input tensor, ``(b, h, w, c)``.
+        filters: a quarter of the block's output channels.
+        cardinality: the number of groups of the 3x3 convolution.
+        bottleneck_width: channels per group.
+        stride: stride of the grouped 3x3 convolution (and of the shortcut).
+        projection: shortcut kind: None (the default) a 1x1 convolution with the stride
+            exactly when the shape changes, otherwise the identity; True always a
+            projection; False a parameter-free shortcut (subsampled, zero-padded channels).
+        survival_probability: probability of keeping the residual branch in training
+            (< 1 merges with :class:`StochasticDepth`, 1 with a plain ``Add``).
+        name: the prefix of the layer names (None: Keras picks them).
+
+    Returns:
+        The output tensor, ``(b, ceil(h/stride), ceil(w/stride), 4 * filters)``.
+
+    Raises:
+        ValueError: if an identity shortcut would have to reduce the channel count, or
+            ``survival_probability`` is not in ``(0, 1]``.
     """
     out, inner = 4 * filters, cardinality * bottleneck_width
     project = _projects(x, out, stride, projection)
@@ -284,8 +379,27 @@ def build_resnet(depth: int = 50, input_shape: tuple[int, int, int] = (224, 224,
     """ResNet v1-``depth`` (18, 34: basic blocks; 50, 101, 152: bottlenecks), He et al. 2015.
 
     Stages of 64/128/256/512 (x ``width``) filters, stride 2 in the first block of stages
-    2-4.  ``(b, *input_shape) -> (b, num_classes)``.  With defaults, 50/101/152 equal
-    ``keras.applications.ResNet50/101/152(weights=None)`` in parameters.
+    2-4.  With defaults, 50/101/152 equal ``keras.applications.ResNet50/101/152(weights=None)``
+    in parameters.
+
+    Args:
+        depth: 18, 34, 50, 101 or 152.
+        input_shape: ``(H, W, C)`` without the batch axis (pixels, channels).
+        num_classes: units of the output layer.
+        small_input: replace the 7x7/2 stem and its max pool by one 3x3/1 convolution, for
+            28x28 or 32x32 images.
+        width: multiplier of every channel count.
+        stochastic_depth: ``d`` in ``[0, 1)``; block ``l`` of ``L`` survives with
+            probability ``1 - (l / L) * d`` (0: no stochastic depth).
+        classifier_activation: the output layer's activation (None: logits).
+
+    Returns:
+        A functional ``keras.Model`` named ``resnet<depth>``,
+        ``(b, *input_shape) -> (b, num_classes)``.
+
+    Raises:
+        ValueError: if ``depth`` is not one of the layouts or ``stochastic_depth`` is not in
+            ``[0, 1)``.
     """
     kind, blocks = _layout(depth)
     block = basic_block if kind == "basic" else bottleneck_block
@@ -308,7 +422,26 @@ def build_resnet_v2(depth: int = 50, input_shape: tuple[int, int, int] = (224, 2
     The stem has no BN (the first block pre-activates), stages 1-3 subsample in their last
     block through a max-pooled identity, BN-ReLU follow the last stage.  With defaults,
     depth 50 equals ``keras.applications.ResNet50V2(weights=None)`` in parameters (101 and
-    152 the same layout as ResNet101V2/152V2).  ``(b, *input_shape) -> (b, num_classes)``.
+    152 the same layout as ResNet101V2/152V2).
+
+    Args:
+        depth: 18, 34, 50, 101 or 152.
+        input_shape: ``(H, W, C)`` without the batch axis (pixels, channels).
+        num_classes: units of the output layer.
+        small_input: replace the 7x7/2 stem and its max pool by one 3x3/1 convolution, for
+            28x28 or 32x32 images.
+        width: multiplier of every channel count.
+        stochastic_depth: ``d`` in ``[0, 1)``; block ``l`` of ``L`` survives with
+            probability ``1 - (l / L) * d`` (0: no stochastic depth).
+        classifier_activation: the output layer's activation (None: logits).
+
+    Returns:
+        A functional ``keras.Model`` named ``resnet<depth>v2``,
+        ``(b, *input_shape) -> (b, num_classes)``.
+
+    Raises:
+        ValueError: if ``depth`` is not one of the layouts or ``stochastic_depth`` is not in
+            ``[0, 1)``.
     """
     kind, blocks = _layout(depth)
     block = preact_basic_block if kind == "basic" else preact_bottleneck_block
@@ -334,7 +467,27 @@ def build_resnext(depth: int = 50, cardinality: int = 32, bottleneck_width: int 
 
     ResNet-50/101/152's layout with :func:`resnext_block`; the group width doubles with
     every stage (``d, 2d, 4d, 8d``: 32x4d has 128/256/512/1024 inner channels and
-    256/512/1024/2048 outputs).  No conv biases.  ``(b, *input_shape) -> (b, num_classes)``.
+    256/512/1024/2048 outputs).  No conv biases.
+
+    Args:
+        depth: 50, 101 or 152.
+        cardinality: groups of every grouped convolution.
+        bottleneck_width: ``d``, channels per group in the first stage.
+        input_shape: ``(H, W, C)`` without the batch axis (pixels, channels).
+        num_classes: units of the output layer.
+        small_input: replace the 7x7/2 stem and its max pool by one 3x3/1 convolution, for
+            28x28 or 32x32 images.
+        width: multiplier of every channel count.
+        stochastic_depth: ``d`` in ``[0, 1)``; block ``l`` of ``L`` survives with
+            probability ``1 - (l / L) * d`` (0: no stochastic depth).
+        classifier_activation: the output layer's activation (None: logits).
+
+    Returns:
+        A functional ``keras.Model``, ``(b, *input_shape) -> (b, num_classes)``.
+
+    Raises:
+        ValueError: if ``depth`` is not 50, 101 or 152, or ``stochastic_depth`` is not in
+            ``[0, 1)``.
     """
     kind, blocks = _layout(depth)
     if kind != "bottleneck":
@@ -363,7 +516,25 @@ def build_cifar_resnet(depth: int = 20, input_shape: tuple[int, int, int] = (28,
     ``2 * width``, ``4 * width`` filters (stride 2 at stages 2 and 3), global average pool,
     dense.  Shortcuts are parameter-free (option A), so ``residual=False``, the *plain*
     network of the degradation experiment, has exactly the same layers and parameters
-    minus the additions.  ``(b, *input_shape) -> (b, num_classes)``.
+    minus the additions.
+
+    Args:
+        depth: ``6n + 2`` with ``n >= 1``.
+        input_shape: ``(H, W, C)`` without the batch axis (pixels, channels).
+        num_classes: units of the output layer.
+        width: filters of the first stage.
+        residual: with shortcuts (ResNet) or without (the plain network).
+        stochastic_depth: ``d`` in ``[0, 1)``; block ``l`` of ``L`` survives with
+            probability ``1 - (l / L) * d`` (needs ``residual=True``).
+        classifier_activation: the output layer's activation (None: logits).
+
+    Returns:
+        A functional ``keras.Model`` named ``cifar_resnet<depth>`` or ``cifar_plain<depth>``,
+        ``(b, *input_shape) -> (b, num_classes)``.
+
+    Raises:
+        ValueError: if ``depth`` is not ``6n + 2``, ``stochastic_depth`` is not in
+            ``[0, 1)``, or ``stochastic_depth > 0`` with ``residual=False``.
     """
     if depth < 8 or (depth - 2) % 6:
         raise ValueError(f"depth must be 6n + 2 with n >= 1 (20, 32, 44, 56, 110), got {depth}")

@@ -25,11 +25,20 @@ from helpers.architectures.resnet import basic_block
 def build_cnn1(
     input_shape: tuple[int, int, int] = (28, 28, 1), num_classes: int = 10, seed: int = 13
 ) -> keras.Model:
-    """The lecture's ``cnn1``: Conv2D(32, 3x3) -> ReLU -> MaxPool(2x2) -> Dropout(0.2) ->
-    Flatten -> Dense(128, relu) -> Dense(10, softmax).
+    """The lecture's ``cnn1``, a Sequential model with one convolution.
 
-    Shapes for a 28x28x1 input: (26, 26, 32) -> (13, 13, 32) -> 5408 -> 128 -> 10;
-    693,962 parameters.
+    Conv2D(32, 3x3) -> ReLU -> MaxPool(2x2) -> Dropout(0.2) -> Flatten -> Dense(128, relu) ->
+    Dense(10, softmax).  Shapes for a 28x28x1 input: (26, 26, 32) -> (13, 13, 32) -> 5408 ->
+    128 -> 10; 693,962 parameters.
+
+    Args:
+        input_shape: ``(H, W, C)`` of one image (pixels, channels).
+        num_classes: units of the softmax output.
+        seed: passed to ``keras.utils.set_random_seed`` before building (initial weights).
+
+    Returns:
+        A ``keras.Sequential`` named ``cnn1`` (uncompiled),
+        ``(batch, H, W, C) -> (batch, num_classes)``.
     """
     keras.utils.set_random_seed(seed)
     return keras.Sequential([
@@ -59,6 +68,20 @@ def build_cnn_deeper(
     Dropout (left out when ``dropout`` is 0).  Shapes with the defaults: (28, 28, 32) ->
     (14, 14, 32) -> (14, 14, 64) -> (7, 7, 64) -> Flatten 3136 -> Dense(128, relu) ->
     Dense(10, softmax); 421,642 parameters.
+
+    Args:
+        input_shape: ``(H, W, C)`` of one image (pixels, channels).
+        num_classes: units of the softmax output.
+        filters: output channels of each conv block.
+        padding: the convolutions' padding, ``"same"`` or ``"valid"``.
+        dropout: rate of the Dropout after each block (0: none).
+        batch_norm: add a BatchNormalization after each convolution (whose bias is then
+            dropped).
+        seed: passed to ``keras.utils.set_random_seed`` before building.
+
+    Returns:
+        A ``keras.Sequential`` named ``cnn_deeper`` (uncompiled),
+        ``(batch, H, W, C) -> (batch, num_classes)``.
     """
     keras.utils.set_random_seed(seed)
     stack: list = [keras.Input(shape=input_shape)]
@@ -114,9 +137,22 @@ def _head(inputs: Tensor, x: Tensor, num_classes: int, dropout: float, name: str
 
 def build_small_vgg(widths: tuple[int, int, int] = (24, 48, 96), num_classes: int = 10,
                     dropout: float = 0.3, augment: bool = True) -> keras.Model:
-    """VGG with BatchNormalization: stem (widths[0]) -> max pool -> 2 x [3x3 conv-BN-ReLU]
-    (widths[1], 14x14) -> max pool -> 2 x [3x3 conv-BN-ReLU] (widths[2], 7x7) -> head.
-    ``(batch, 28, 28, 1) -> (batch, num_classes)``."""
+    """VGG with BatchNormalization at FashionMNIST scale.
+
+    Stem (widths[0]) -> max pool -> 2 x [3x3 conv-BN-ReLU] (widths[1], 14x14) -> max pool ->
+    2 x [3x3 conv-BN-ReLU] (widths[2], 7x7) -> head (global average pooling, dropout,
+    softmax).
+
+    Args:
+        widths: filters of the stem and of the two stages.
+        num_classes: units of the softmax output.
+        dropout: rate of the dropout before the output (0: none).
+        augment: put :func:`augmentation_layers` after the input (active in training only).
+
+    Returns:
+        A functional ``keras.Model`` (uncompiled),
+        ``(batch, 28, 28, 1) -> (batch, num_classes)`` softmax.
+    """
     inputs, x = _stem(widths[0], augment)
     for stage, filters in enumerate(widths[1:], start=2):
         x = layers.MaxPooling2D(2, name=f"pool{stage - 1}")(x)
@@ -127,10 +163,23 @@ def build_small_vgg(widths: tuple[int, int, int] = (24, 48, 96), num_classes: in
 
 def build_small_googlenet(width: float = 0.25, stem: int = 24, num_classes: int = 10,
                           dropout: float = 0.3, augment: bool = True) -> keras.Model:
-    """GoogLeNet in miniature: stem -> max pool -> Inception 3a, 3b (14x14) -> max pool ->
-    4a, 4b (7x7) -> head; every module is :func:`inception_module` (with BN) with the
-    paper's filter numbers times ``width``, rounded to multiples of 8.
-    ``(batch, 28, 28, 1) -> (batch, num_classes)``."""
+    """GoogLeNet in miniature at FashionMNIST scale.
+
+    Stem -> max pool -> Inception 3a, 3b (14x14) -> max pool -> 4a, 4b (7x7) -> head; every
+    module is :func:`inception_module` (with BN) with the paper's filter numbers times
+    ``width``, rounded to multiples of 8.
+
+    Args:
+        width: multiplier of the paper's filter numbers.
+        stem: filters of the stem convolution.
+        num_classes: units of the softmax output.
+        dropout: rate of the dropout before the output (0: none).
+        augment: put :func:`augmentation_layers` after the input (active in training only).
+
+    Returns:
+        A functional ``keras.Model`` (uncompiled),
+        ``(batch, 28, 28, 1) -> (batch, num_classes)`` softmax.
+    """
     inputs, x = _stem(stem, augment)
     for stage in ("3a", "3b", "4a", "4b"):
         if stage in ("3a", "4a"):
@@ -143,9 +192,23 @@ def build_small_googlenet(width: float = 0.25, stem: int = 24, num_classes: int 
 def build_small_resnet(widths: tuple[int, int, int] = (24, 48, 96), blocks: int = 1,
                        num_classes: int = 10, dropout: float = 0.0,
                        augment: bool = True) -> keras.Model:
-    """ResNet v1: stem (widths[0]) -> two stages of ``blocks`` :func:`basic_block` with
-    widths[1] (14x14) and widths[2] (7x7) filters; the first block of a stage has stride 2
-    and a 1x1 projection shortcut -> head.  ``(batch, 28, 28, 1) -> (batch, num_classes)``."""
+    """ResNet v1 at FashionMNIST scale.
+
+    Stem (widths[0]) -> two stages of ``blocks`` :func:`basic_block` with widths[1] (14x14)
+    and widths[2] (7x7) filters; the first block of a stage has stride 2 and a 1x1
+    projection shortcut -> head.
+
+    Args:
+        widths: filters of the stem and of the two stages.
+        blocks: basic blocks per stage.
+        num_classes: units of the softmax output.
+        dropout: rate of the dropout before the output (0: none).
+        augment: put :func:`augmentation_layers` after the input (active in training only).
+
+    Returns:
+        A functional ``keras.Model`` (uncompiled),
+        ``(batch, 28, 28, 1) -> (batch, num_classes)`` softmax.
+    """
     inputs, x = _stem(widths[0], augment)
     for stage, filters in enumerate(widths[1:], start=2):
         for i in range(blocks):
@@ -156,13 +219,28 @@ def build_small_resnet(widths: tuple[int, int, int] = (24, 48, 96), blocks: int 
 def build_small_densenet(layers_per_block: int = 3, growth_rate: int = 32, stem: int = 32,
                          bottleneck: bool = False, num_classes: int = 10, dropout: float = 0.0,
                          augment: bool = True) -> keras.Model:
-    """DenseNet-C: stem -> max pool -> dense block (14x14) -> transition (compression 0.5,
-    2x2 average pool) -> dense block (7x7) -> BN-ReLU -> head; each dense layer is
-    BN-ReLU-3x3 conv (k = ``growth_rate``), or with ``bottleneck=True`` (DenseNet-BC)
-    BN-ReLU-1x1 conv (4k)-BN-ReLU-3x3 conv (k).  The default has no bottleneck because on a
-    CPU every extra BatchNormalization of a small tensor costs a fixed few milliseconds per
-    step: DenseNet's many thin layers make it the slowest family per multiply-add.
-    ``(batch, 28, 28, 1) -> (batch, num_classes)``."""
+    """DenseNet-C at FashionMNIST scale.
+
+    Stem -> max pool -> dense block (14x14) -> transition (compression 0.5, 2x2 average
+    pool) -> dense block (7x7) -> BN-ReLU -> head; each dense layer is BN-ReLU-3x3 conv
+    (k = ``growth_rate``), or with ``bottleneck=True`` (DenseNet-BC) BN-ReLU-1x1 conv
+    (4k)-BN-ReLU-3x3 conv (k).  The default has no bottleneck because on a CPU every extra
+    BatchNormalization of a small tensor costs a fixed few milliseconds per step: DenseNet's
+    many thin layers make it the slowest family per multiply-add.
+
+    Args:
+        layers_per_block: dense layers in each of the two dense blocks.
+        growth_rate: ``k``, the channels each dense layer adds.
+        stem: filters of the stem convolution.
+        bottleneck: use DenseNet-BC's 1x1 bottleneck in every dense layer.
+        num_classes: units of the softmax output.
+        dropout: rate of the dropout before the output (0: none).
+        augment: put :func:`augmentation_layers` after the input (active in training only).
+
+    Returns:
+        A functional ``keras.Model`` (uncompiled),
+        ``(batch, 28, 28, 1) -> (batch, num_classes)`` softmax.
+    """
     inputs, x = _stem(stem, augment)
     x = layers.MaxPooling2D(2, name="pool1")(x)
     x = dense_block(x, layers_per_block, growth_rate, bottleneck, name="conv2")
@@ -179,9 +257,23 @@ SMALL_MOBILENET_BLOCKS = ((64, 2), (128, 1), (128, 2), (256, 1), (256, 1))
 
 def build_small_mobilenet(alpha: float = 1.0, stem: int = 32, num_classes: int = 10,
                           dropout: float = 0.0, augment: bool = True) -> keras.Model:
-    """MobileNet-V1 in miniature: stem (``stem * alpha``) -> :func:`depthwise_separable_block`
-    per :data:`SMALL_MOBILENET_BLOCKS` (stride-2 depthwise convolutions instead of pools:
-    28 -> 14 -> 7) -> head.  ``(batch, 28, 28, 1) -> (batch, num_classes)``."""
+    """MobileNet-V1 in miniature at FashionMNIST scale.
+
+    Stem (``stem * alpha``) -> :func:`depthwise_separable_block` per
+    :data:`SMALL_MOBILENET_BLOCKS` (stride-2 depthwise convolutions instead of pools:
+    28 -> 14 -> 7) -> head.
+
+    Args:
+        alpha: the width multiplier of every layer.
+        stem: filters of the stem convolution (before ``alpha``).
+        num_classes: units of the softmax output.
+        dropout: rate of the dropout before the output (0: none).
+        augment: put :func:`augmentation_layers` after the input (active in training only).
+
+    Returns:
+        A functional ``keras.Model`` (uncompiled),
+        ``(batch, 28, 28, 1) -> (batch, num_classes)`` softmax.
+    """
     inputs, x = _stem(int(stem * alpha), augment)
     for i, (filters, stride) in enumerate(SMALL_MOBILENET_BLOCKS, start=1):
         x = depthwise_separable_block(x, filters, alpha, stride, name=f"block{i}")
@@ -191,12 +283,24 @@ def build_small_mobilenet(alpha: float = 1.0, stem: int = 32, num_classes: int =
 def build_transfer_cnn(num_classes: int = 5, filters: tuple[int, ...] = (16, 32, 64),
               head_units: int = 64, input_shape: tuple[int, ...] = (28, 28, 1),
               name: str = "cnn") -> keras.Model:
-    """``(N, 28, 28, 1) -> (N, num_classes)`` softmax.
+    """The three-block CNN that lecture 09 pretrains and transfers.
 
     Block ``i`` (1-based) is ``block{i}_conv`` (3x3, same, no bias) -> ``block{i}_bn`` ->
     ``block{i}_relu`` -> ``block{i}_pool`` (2x2); then ``features`` (global average pooling,
     ``(N, filters[-1])``), ``head_dense`` (ReLU) and ``head_out`` (softmax).  BN momentum
     0.9 so short runs still give usable moving statistics.
+
+    Args:
+        num_classes: units of the softmax output.
+        filters: output channels of each block.
+        head_units: units of ``head_dense``.
+        input_shape: ``(H, W, C)`` of one image, default ``(28, 28, 1)``; the input layer is
+            named ``image``.
+        name: the model's name.
+
+    Returns:
+        A functional ``keras.Model`` (uncompiled), ``(N, 28, 28, 1) -> (N, num_classes)``
+        softmax.
     """
     inputs = keras.Input(input_shape, name="image")
     x = inputs

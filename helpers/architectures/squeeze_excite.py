@@ -32,11 +32,24 @@ def _hidden_units(channels: int, ratio: int) -> int:
 
 
 def se_params(channels: int, ratio: int = 16) -> int:
-    """Parameters of :func:`se_block` on C channels: ``C * C/r + C/r`` (first Dense) plus
-    ``C/r * C + C`` (second Dense), with ``C/r = max(1, C // r)``.
+    """Parameters of :func:`se_block` on C channels.
 
-    >>> se_params(256, 16)  # 2 * 256 * 256 / 16 + 256 / 16 + 256
-    8464
+    ``C * C/r + C/r`` (first Dense) plus ``C/r * C + C`` (second Dense), with
+    ``C/r = max(1, C // r)``.
+
+    Args:
+        channels: ``C``, a positive int.
+        ratio: ``r``, the reduction ratio, a positive int.
+
+    Returns:
+        The number of parameters, an ``int``.
+
+    Raises:
+        ValueError: if ``channels`` or ``ratio`` is not positive.
+
+    Example:
+        >>> se_params(256, 16)  # 2 * 256 * 256 / 16 + 256 / 16 + 256
+        8464
     """
     hidden = _hidden_units(channels, ratio)
     return channels * hidden + hidden + hidden * channels + channels
@@ -45,8 +58,18 @@ def se_params(channels: int, ratio: int = 16) -> int:
 def se_block(x: keras.KerasTensor, ratio: int = 16, name: str | None = None) -> keras.KerasTensor:
     """Squeeze (global average pool) - excite (Dense C/r ReLU, Dense C sigmoid) - scale.
 
-    Shapes: ``(H, W, C) -> (H, W, C)``; the per-channel scales ``s`` of shape ``(C,)`` are the
-    output of the layer named ``{name}_excite``.
+    Args:
+        x: the input tensor, ``(batch, H, W, C)``.
+        ratio: ``r``, the reduction ratio.
+        name: the prefix of the layer names (None: Keras picks them); the per-channel
+            scales ``s`` of shape ``(C,)`` are the output of the layer named
+            ``{name}_excite``.
+
+    Returns:
+        The rescaled tensor, ``(batch, H, W, C)``.
+
+    Raises:
+        ValueError: if ``ratio`` is not positive.
     """
     channels = int(x.shape[-1])
     hidden = _hidden_units(channels, ratio)
@@ -64,13 +87,21 @@ def se_basic_residual_block(
     ratio: int = 16,
     name: str | None = None,
 ) -> keras.KerasTensor:
-    """SE-ResNet basic block: 3x3 conv-BN-ReLU-3x3 conv-BN, SE on this residual branch, then
-    the addition with the shortcut and a ReLU (SE-ResNet module, Hu et al. figure 3).
+    """SE-ResNet basic block (SE-ResNet module, Hu et al. figure 3).
 
-    The shortcut is the identity, or a 1x1 convolution with ``stride`` and BN when the
-    stride or the number of channels changes.
+    3x3 conv-BN-ReLU-3x3 conv-BN, SE on this residual branch, then the addition with the
+    shortcut and a ReLU.  The shortcut is the identity, or a 1x1 convolution with ``stride``
+    and BN when the stride or the number of channels changes.
 
-    Shapes: ``(H, W, C) -> (ceil(H / stride), ceil(W / stride), filters)``.
+    Args:
+        x: the input tensor, ``(batch, H, W, C)``.
+        filters: filters of both convolutions.
+        stride: stride of the first convolution and the shortcut.
+        ratio: ``r`` of the SE block.
+        name: the prefix of the layer names (None: Keras picks them).
+
+    Returns:
+        The output tensor, ``(batch, ceil(H / stride), ceil(W / stride), filters)``.
     """
     shortcut = x
     y = layers.Conv2D(
@@ -97,9 +128,20 @@ def build_se_resnet_demo(
     ratio: int = 4,
     name: str = "se_resnet_demo",
 ) -> keras.Model:
-    """A small SE-ResNet for 28x28 images: 3x3 stem conv, one
-    :func:`se_basic_residual_block` per entry of ``filters`` (stride 2 from the second on),
-    global average pooling and a softmax Dense layer.  Output ``(batch, num_classes)``.
+    """A small SE-ResNet for 28x28 images.
+
+    3x3 stem conv, one :func:`se_basic_residual_block` per entry of ``filters`` (stride 2
+    from the second on), global average pooling and a softmax Dense layer.
+
+    Args:
+        input_shape: ``(H, W, C)`` without the batch axis (pixels, channels).
+        num_classes: units of the softmax layer.
+        filters: filters of each residual block.
+        ratio: ``r`` of every SE block.
+        name: the model's name.
+
+    Returns:
+        A functional ``keras.Model``, ``(batch, H, W, C) -> (batch, num_classes)``.
     """
     inputs = keras.Input(shape=input_shape)
     x = layers.Conv2D(filters[0], 3, padding="same", use_bias=False, name="stem_conv")(inputs)

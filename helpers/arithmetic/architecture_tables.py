@@ -74,7 +74,11 @@ class ConvPattern:
         return len(self.stages)
 
     def formula(self) -> str:
-        """The pattern with this model's N, M and K, equal consecutive stages grouped."""
+        """The pattern with this model's N, M and K, equal consecutive stages grouped.
+
+        Returns:
+            A str such as ``"INPUT -> [[CONV -> RELU]*2 -> POOL]*2 -> [FC -> RELU]*2 -> FC"``.
+        """
         act = self.activation.upper()
         parts = ["INPUT"]
         i = 0
@@ -100,6 +104,17 @@ def conv_pattern(model: keras.Model) -> ConvPattern:
     Convolutions count towards the current stage's N, a 2-D pooling layer closes the stage,
     Dense layers are the FC part (the last one is the output).  Activation layers set the
     activation of the layer before; other layers are listed in ``skipped``.
+
+    Args:
+        model: a chain-shaped Keras model.
+
+    Returns:
+        A :class:`ConvPattern`; its ``activation`` is the most common activation of the
+        hidden layers.
+
+    Raises:
+        ValueError: if a convolution comes after a Dense layer, or the model has no Dense
+            layer.
     """
     stages: list[tuple[int, bool]] = []
     dense: list[str] = []
@@ -138,12 +153,19 @@ def conv_pattern(model: keras.Model) -> ConvPattern:
 
 
 def params_table(builders: Mapping[str, Callable[[], keras.Model]]) -> pd.DataFrame:
-    """Build each model in turn and count it; one row per ``builders`` entry.
+    """Build each model in turn and count its weight layers and parameters.
 
-    Columns ``model`` (the mapping's key), ``weight_layers`` (convolutions + Dense
-    layers), ``params`` (``count_params``) and ``params_millions`` (rounded to an int, as
-    in the VGG paper's table 2).  Each model is dropped and the Keras session cleared
-    before the next build, so only one full-size model is in memory at a time.
+    Each model is dropped and the Keras session cleared before the next build, so only one
+    full-size model is in memory at a time.
+
+    Args:
+        builders: name -> a function of no arguments that builds a Keras model.
+
+    Returns:
+        A DataFrame with one row per ``builders`` entry and the columns ``model`` (the
+        mapping's key), ``weight_layers`` (convolutions + Dense layers), ``params``
+        (``count_params``) and ``params_millions`` (rounded to an int, as in the VGG paper's
+        table 2).
     """
     rows = []
     for key, build in builders.items():
@@ -169,12 +191,23 @@ def _weights(layer: keras.layers.Layer) -> int:
 def memory_table(model: keras.Model, bytes_per_value: int = 4) -> pd.DataFrame:
     """The input, convolution, pooling and Dense rows of :func:`layer_table`, with memory.
 
-    Columns: ``name, type, output_shape``; ``activations`` (values per image);
-    ``bytes`` (``activations * bytes_per_value``); ``weights`` (kernel entries, no
-    biases, as the lecture's table counts them); ``params`` (with biases, as Keras
-    counts them).  A Sequential model, which has no InputLayer, gets an ``input`` row.
-    Activation, normalisation, dropout and flatten layers are left out: frameworks
-    usually compute them in place or they only relabel memory.
+    A Sequential model, which has no InputLayer, gets an ``input`` row.  Activation,
+    normalisation, dropout and flatten layers are left out: frameworks usually compute them
+    in place or they only relabel memory.
+
+    Args:
+        model: a built Keras model.
+        bytes_per_value: bytes per activation value (4 for float32).
+
+    Returns:
+        A DataFrame with columns ``name, type, output_shape`` (without the batch axis);
+        ``activations`` (values per image); ``bytes`` (``activations * bytes_per_value``);
+        ``weights`` (kernel entries, no biases, as the lecture's table counts them);
+        ``params`` (with biases, as Keras counts them).
+
+    Raises:
+        TypeError: as :func:`helpers.arithmetic.layer_table.layer_table`.
+        ValueError: as :func:`helpers.arithmetic.layer_table.layer_table`.
     """
     df = layer_table(model)
     if df.empty or df.loc[0, "type"] != "InputLayer":
@@ -193,8 +226,15 @@ def memory_table(model: keras.Model, bytes_per_value: int = 4) -> pd.DataFrame:
 
 
 def memory_totals(table: pd.DataFrame) -> dict[str, int | float]:
-    """Sums of a :func:`memory_table`: ``activations``, ``bytes``, ``megabytes`` (10**6
-    bytes, float), ``weights`` and ``params`` (ints)."""
+    """Sums of a :func:`memory_table`.
+
+    Args:
+        table: a DataFrame returned by :func:`memory_table`.
+
+    Returns:
+        A dict with ``activations``, ``bytes``, ``weights`` and ``params`` (ints) and
+        ``megabytes`` (10**6 bytes, float).
+    """
     totals: dict[str, int | float] = {
         c: int(table[c].sum()) for c in ("activations", "bytes", "weights", "params")
     }
@@ -203,9 +243,20 @@ def memory_totals(table: pd.DataFrame) -> dict[str, int | float]:
 
 
 def plot_params_and_memory(table: pd.DataFrame, title: str, log: bool = True) -> plt.Figure:
-    """Two bar charts over the rows of a :func:`memory_table`: parameters (count) and
-    activation memory (MB per image), log-scaled by default, bars coloured by layer kind;
-    layers without parameters are marked "0".  Returns the figure."""
+    """Two bar charts over the rows of a :func:`memory_table`: parameters and activation memory.
+
+    Parameters are a count, activation memory is in MB (10**6 bytes) per image; both
+    log-scaled by default, bars coloured by layer kind; layers without parameters are marked
+    "0".
+
+    Args:
+        table: a DataFrame returned by :func:`memory_table`.
+        title: the model's name, used in the panel titles.
+        log: log-scale the y axes.
+
+    Returns:
+        The matplotlib ``Figure``, two panels sharing the layer axis.
+    """
     fig, (ax_p, ax_m) = plt.subplots(2, 1, figsize=(10, 6.5), sharex=True, dpi=90)
     kinds = table["type"].map(_KIND).fillna("other")
     colours = [_COLOURS.get(kind, "tab:gray") for kind in kinds]

@@ -81,11 +81,31 @@ def conv_output_size(
 ) -> int:
     """Output length (pixels) of a convolution along one spatial axis.
 
-    ``exact=True`` raises :class:`ValueError` when the kernel does not tile the padded input,
-    i.e. ``(input + pad_total - effective_kernel)`` is not a multiple of ``stride``.
+    ``output = floor((input + pad_total - effective_kernel) / stride) + 1`` with
+    ``effective_kernel = dilation * (kernel - 1) + 1``.
 
-    >>> conv_output_size(227, 11, stride=4), conv_output_size(9, 3, padding="same")
-    (55, 9)
+    Args:
+        input_size: input length, in pixels, ``>= 1``.
+        kernel_size: kernel length, in pixels, ``>= 1``.
+        stride: step, in pixels, ``>= 1``.
+        padding: ``"valid"``, ``"same"`` (output ``ceil(input / stride)``), an int ``p``
+            (p zeros on each side) or a ``(before, after)`` pair.
+        dilation: spacing of the kernel taps, ``>= 1``.
+        exact: also raise when the kernel does not tile the padded input, i.e.
+            ``(input + pad_total - effective_kernel)`` is not a multiple of ``stride``.
+
+    Returns:
+        The output length in pixels, an ``int``.
+
+    Raises:
+        TypeError: if a size is not a Python or numpy integer (floats and bools included).
+        ValueError: if a size is not positive, the padding is unknown or negative, the
+            effective kernel is larger than the padded input, or (``exact=True``) the stride
+            does not fit.
+
+    Example:
+        >>> conv_output_size(227, 11, stride=4), conv_output_size(9, 3, padding="same")
+        (55, 9)
     """
     n = _int("input_size", input_size)
     k = _int("kernel_size", kernel_size)
@@ -115,11 +135,26 @@ def pool_output_size(
     padding: Padding = "valid",
     exact: bool = False,
 ) -> int:
-    """Output length (pixels) of a pooling window along one axis; ``stride`` defaults to
-    ``pool_size`` as in Keras.
+    """Output length (pixels) of a pooling window along one axis.
 
-    >>> pool_output_size(55, 3, stride=2), pool_output_size(26, 2)
-    (27, 13)
+    Args:
+        input_size: input length, in pixels, ``>= 1``.
+        pool_size: window length, in pixels, ``>= 1``.
+        stride: step, in pixels; defaults to ``pool_size`` as in Keras.
+        padding: ``"valid"``, ``"same"`` (output ``ceil(input / stride)``), an int ``p``
+            (p zeros on each side) or a ``(before, after)`` pair.
+        exact: also raise when the window does not tile the padded input.
+
+    Returns:
+        The output length in pixels, an ``int``.
+
+    Raises:
+        TypeError: as :func:`conv_output_size`.
+        ValueError: as :func:`conv_output_size`.
+
+    Example:
+        >>> pool_output_size(55, 3, stride=2), pool_output_size(26, 2)
+        (27, 13)
     """
     stride = pool_size if stride is None else stride
     return conv_output_size(input_size, pool_size, stride, padding, 1, exact)
@@ -143,11 +178,27 @@ def conv_output_shape(
 ) -> tuple[int, int, int]:
     """Output shape ``(H, W, filters)`` of a Conv2D on a channels-last ``(H, W, C)`` input.
 
-    ``padding`` as in :func:`conv_output_size` for both axes, or ``((top, bottom), (left,
-    right))``; ``kernel_size``, ``strides`` and ``dilation`` are ints or ``(rows, cols)``.
+    Args:
+        input_shape: ``(H, W, C)`` without the batch axis (pixels, channels).
+        filters: output channels, ``>= 1``.
+        kernel_size: an int or ``(rows, cols)``, in pixels.
+        strides: an int or ``(rows, cols)``, in pixels.
+        padding: as in :func:`conv_output_size` for both axes, or
+            ``((top, bottom), (left, right))``.
+        dilation: an int or ``(rows, cols)``.
 
-    >>> conv_output_shape((32, 32, 3), 6, 5)
-    (28, 28, 6)
+    Returns:
+        The output shape ``(H', W', filters)``, a tuple of ints.
+
+    Raises:
+        TypeError: if a size is not a Python or numpy integer (floats and bools included).
+        ValueError: if a size is not positive, ``input_shape`` is not a 3-tuple, a pair
+            does not have two entries, or a kernel does not fit (see
+            :func:`conv_output_size`).
+
+    Example:
+        >>> conv_output_shape((32, 32, 3), 6, 5)
+        (28, 28, 6)
     """
     h, w, _ = _shape3(input_shape)
     f = _int("filters", filters)
@@ -165,8 +216,23 @@ def pool_output_shape(
 ) -> tuple[int, int, int]:
     """Output shape ``(H, W, C)`` of a 2-D pooling layer; channels are unchanged.
 
-    >>> pool_output_shape((26, 26, 32), 2)
-    (13, 13, 32)
+    Args:
+        input_shape: ``(H, W, C)`` without the batch axis (pixels, channels).
+        pool_size: an int or ``(rows, cols)``, in pixels.
+        strides: an int or ``(rows, cols)``; defaults to ``pool_size``.
+        padding: as in :func:`conv_output_shape`.
+
+    Returns:
+        The output shape ``(H', W', C)``, a tuple of ints.
+
+    Raises:
+        TypeError: if a size is not a Python or numpy integer (floats and bools included).
+        ValueError: if a size is not positive, ``input_shape`` is not a 3-tuple, or a
+            window does not fit.
+
+    Example:
+        >>> pool_output_shape((26, 26, 32), 2)
+        (13, 13, 32)
     """
     h, w, c = _shape3(input_shape)
     ph_, pw_ = _pair("pool_size", pool_size)
@@ -178,8 +244,22 @@ def pool_output_shape(
 def conv2d_params(kernel_size: Size2, in_channels: int, filters: int, use_bias: bool = True) -> int:
     """Weights of a Conv2D: ``kh * kw * in_channels * filters`` (+ ``filters`` biases).
 
-    >>> conv2d_params(11, 3, 96)  # AlexNet CONV1
-    34944
+    Args:
+        kernel_size: an int or ``(kh, kw)``, in pixels.
+        in_channels: input channels ``C_in``.
+        filters: output channels ``C_out``.
+        use_bias: count one bias per filter.
+
+    Returns:
+        The number of weights, an ``int``.
+
+    Raises:
+        TypeError: if a size is not a Python or numpy integer (floats and bools included).
+        ValueError: if a size is not positive.
+
+    Example:
+        >>> conv2d_params(11, 3, 96)  # AlexNet CONV1
+        34944
     """
     kh, kw = _pair("kernel_size", kernel_size)
     c, f = _int("in_channels", in_channels), _int("filters", filters)
@@ -191,8 +271,22 @@ def depthwise_conv2d_params(
 ) -> int:
     """Weights of a DepthwiseConv2D: ``kh * kw * C * m`` (+ ``C * m`` biases).
 
-    >>> depthwise_conv2d_params(3, 32)
-    320
+    Args:
+        kernel_size: an int or ``(kh, kw)``, in pixels.
+        in_channels: input channels ``C``.
+        depth_multiplier: ``m``, output channels per input channel.
+        use_bias: count one bias per output channel.
+
+    Returns:
+        The number of weights, an ``int``.
+
+    Raises:
+        TypeError: if a size is not a Python or numpy integer (floats and bools included).
+        ValueError: if a size is not positive.
+
+    Example:
+        >>> depthwise_conv2d_params(3, 32)
+        320
     """
     kh, kw = _pair("kernel_size", kernel_size)
     out = _int("in_channels", in_channels) * _int("depth_multiplier", depth_multiplier)
@@ -206,11 +300,28 @@ def separable_conv2d_params(
     depth_multiplier: int = 1,
     use_bias: bool = True,
 ) -> int:
-    """Weights of a Keras SeparableConv2D: depthwise ``kh * kw * C * m`` + pointwise
-    ``C * m * filters`` (+ one bias per filter; the depthwise step has none).
+    """Weights of a Keras SeparableConv2D.
 
-    >>> separable_conv2d_params(3, 32, 64)
-    2400
+    Depthwise ``kh * kw * C * m`` + pointwise ``C * m * filters`` (+ one bias per filter;
+    the depthwise step has none).
+
+    Args:
+        kernel_size: an int or ``(kh, kw)``, in pixels.
+        in_channels: input channels ``C``.
+        filters: output channels.
+        depth_multiplier: ``m``, depthwise output channels per input channel.
+        use_bias: count one bias per filter.
+
+    Returns:
+        The number of weights, an ``int``.
+
+    Raises:
+        TypeError: if a size is not a Python or numpy integer (floats and bools included).
+        ValueError: if a size is not positive.
+
+    Example:
+        >>> separable_conv2d_params(3, 32, 64)
+        2400
     """
     kh, kw = _pair("kernel_size", kernel_size)
     mid = _int("in_channels", in_channels) * _int("depth_multiplier", depth_multiplier)
@@ -221,8 +332,21 @@ def separable_conv2d_params(
 def dense_params(in_features: int, units: int, use_bias: bool = True) -> int:
     """Weights of a Dense layer: ``in_features * units`` (+ ``units`` biases).
 
-    >>> dense_params(5408, 128)
-    692352
+    Args:
+        in_features: input features.
+        units: output units.
+        use_bias: count one bias per unit.
+
+    Returns:
+        The number of weights, an ``int``.
+
+    Raises:
+        TypeError: if a size is not a Python or numpy integer (floats and bools included).
+        ValueError: if a size is not positive.
+
+    Example:
+        >>> dense_params(5408, 128)
+        692352
     """
     n, u = _int("in_features", in_features), _int("units", units)
     return n * u + (u if use_bias else 0)
@@ -234,8 +358,21 @@ def batchnorm_params(channels: int, center: bool = True, scale: bool = True) -> 
     Trainable: gamma (if ``scale``) and beta (if ``center``), ``channels`` each.
     Non-trainable: moving mean and moving variance, ``channels`` each (always).
 
-    >>> batchnorm_params(64)
-    256
+    Args:
+        channels: the normalised channels (or features).
+        center: the layer has beta.
+        scale: the layer has gamma.
+
+    Returns:
+        The number of weights, an ``int``.
+
+    Raises:
+        TypeError: if a size is not a Python or numpy integer (floats and bools included).
+        ValueError: if a size is not positive.
+
+    Example:
+        >>> batchnorm_params(64)
+        256
     """
     c = _int("channels", channels)
     return c * (2 + bool(center) + bool(scale))
@@ -244,8 +381,21 @@ def batchnorm_params(channels: int, center: bool = True, scale: bool = True) -> 
 def conv2d_macs(output_shape: tuple[int, int, int], kernel_size: Size2, in_channels: int) -> int:
     """Multiply-adds of a Conv2D: ``H * W * C_out * kh * kw * C_in`` (biases not counted).
 
-    >>> conv2d_macs((26, 26, 32), 3, 1)
-    194688
+    Args:
+        output_shape: the output ``(H, W, C_out)``, without the batch axis.
+        kernel_size: an int or ``(kh, kw)``, in pixels.
+        in_channels: input channels ``C_in``.
+
+    Returns:
+        The number of MACs for one image, an ``int``.
+
+    Raises:
+        TypeError: if a size is not a Python or numpy integer (floats and bools included).
+        ValueError: if a size is not positive, or ``output_shape`` is not a 3-tuple.
+
+    Example:
+        >>> conv2d_macs((26, 26, 32), 3, 1)
+        194688
     """
     h, w, c = _shape3(output_shape, "output_shape", "(H, W, C_out)")
     kh, kw = _pair("kernel_size", kernel_size)
@@ -253,11 +403,24 @@ def conv2d_macs(output_shape: tuple[int, int, int], kernel_size: Size2, in_chann
 
 
 def depthwise_conv2d_macs(output_shape: tuple[int, int, int], kernel_size: Size2) -> int:
-    """Multiply-adds of a DepthwiseConv2D: ``H * W * C_out * kh * kw`` where
-    ``C_out = in_channels * depth_multiplier`` (biases not counted).
+    """Multiply-adds of a DepthwiseConv2D: ``H * W * C_out * kh * kw`` (biases not counted).
 
-    >>> depthwise_conv2d_macs((10, 10, 32), 3)
-    28800
+    Here ``C_out = in_channels * depth_multiplier``.
+
+    Args:
+        output_shape: the output ``(H, W, C_out)``, without the batch axis.
+        kernel_size: an int or ``(kh, kw)``, in pixels.
+
+    Returns:
+        The number of MACs for one image, an ``int``.
+
+    Raises:
+        TypeError: if a size is not a Python or numpy integer (floats and bools included).
+        ValueError: if a size is not positive, or ``output_shape`` is not a 3-tuple.
+
+    Example:
+        >>> depthwise_conv2d_macs((10, 10, 32), 3)
+        28800
     """
     h, w, c = _shape3(output_shape, "output_shape", "(H, W, C_out)")
     kh, kw = _pair("kernel_size", kernel_size)
@@ -270,11 +433,26 @@ def separable_conv2d_macs(
     in_channels: int,
     depth_multiplier: int = 1,
 ) -> int:
-    """Multiply-adds of a SeparableConv2D with output ``(H, W, filters)``: depthwise
-    ``H * W * C * m * kh * kw`` plus pointwise ``H * W * C * m * filters`` (no biases).
+    """Multiply-adds of a SeparableConv2D with output ``(H, W, filters)`` (no biases).
 
-    >>> separable_conv2d_macs((10, 10, 64), 3, 32)
-    233600
+    Depthwise ``H * W * C * m * kh * kw`` plus pointwise ``H * W * C * m * filters``.
+
+    Args:
+        output_shape: the output ``(H, W, filters)``, without the batch axis.
+        kernel_size: an int or ``(kh, kw)``, in pixels.
+        in_channels: input channels ``C``.
+        depth_multiplier: ``m``.
+
+    Returns:
+        The number of MACs for one image, an ``int``.
+
+    Raises:
+        TypeError: if a size is not a Python or numpy integer (floats and bools included).
+        ValueError: if a size is not positive, or ``output_shape`` is not a 3-tuple.
+
+    Example:
+        >>> separable_conv2d_macs((10, 10, 64), 3, 32)
+        233600
     """
     h, w, f = _shape3(output_shape, "output_shape", "(H, W, C_out)")
     mid = _int("in_channels", in_channels) * _int("depth_multiplier", depth_multiplier)
@@ -284,8 +462,20 @@ def separable_conv2d_macs(
 def dense_macs(in_features: int, units: int) -> int:
     """Multiply-adds of a Dense layer on one vector: ``in_features * units`` (no biases).
 
-    >>> dense_macs(128, 10)
-    1280
+    Args:
+        in_features: input features.
+        units: output units.
+
+    Returns:
+        The number of MACs, an ``int``.
+
+    Raises:
+        TypeError: if a size is not a Python or numpy integer (floats and bools included).
+        ValueError: if a size is not positive.
+
+    Example:
+        >>> dense_macs(128, 10)
+        1280
     """
     return _int("in_features", in_features) * _int("units", units)
 
@@ -293,8 +483,19 @@ def dense_macs(in_features: int, units: int) -> int:
 def activation_values(shape: tuple[int | None, ...]) -> int:
     """Number of values in one activation of ``shape``; a leading ``None`` (batch) is ignored.
 
-    >>> activation_values((None, 26, 26, 32))
-    21632
+    Args:
+        shape: an activation shape such as ``(None, H, W, C)`` or ``(H, W, C)``.
+
+    Returns:
+        The product of the sizes, an ``int``.
+
+    Raises:
+        TypeError: if a size is not an integer.
+        ValueError: if a size after the batch axis is None or negative.
+
+    Example:
+        >>> activation_values((None, 26, 26, 32))
+        21632
     """
     dims = tuple(shape)
     if dims and dims[0] is None:
@@ -307,11 +508,24 @@ def activation_values(shape: tuple[int | None, ...]) -> int:
 def activation_memory_bytes(
     shape: tuple[int | None, ...], batch_size: int = 1, bytes_per_value: int = 4
 ) -> int:
-    """Bytes to hold one activation of ``shape`` for ``batch_size`` images
-    (``bytes_per_value=4`` for float32, 2 for float16).
+    """Bytes to hold one activation of ``shape`` for ``batch_size`` images.
 
-    >>> activation_memory_bytes((26, 26, 32), batch_size=64)
-    5537792
+    Args:
+        shape: an activation shape such as ``(None, H, W, C)`` or ``(H, W, C)``.
+        batch_size: images, ``>= 1``.
+        bytes_per_value: 4 for float32, 2 for float16.
+
+    Returns:
+        The memory in bytes, an ``int``.
+
+    Raises:
+        TypeError: if a size is not an integer.
+        ValueError: as :func:`activation_values`, or if ``batch_size`` or
+            ``bytes_per_value`` is not positive.
+
+    Example:
+        >>> activation_memory_bytes((26, 26, 32), batch_size=64)
+        5537792
     """
     b, nbytes = _int("batch_size", batch_size), _int("bytes_per_value", bytes_per_value)
     return activation_values(shape) * b * nbytes
@@ -320,16 +534,29 @@ def activation_memory_bytes(
 def top_k_accuracy(y_true: Any, scores: Any, k: int) -> float:
     """Fraction of the N examples whose true class is among the k highest ``scores``.
 
-    ``y_true``: integer labels ``(N,)`` or one-hot ``(N, C)`` (argmax is taken);
-    ``scores``: ``(N, C)`` probabilities or logits; ``1 <= k <= C``.
-
     Tie rule: exactly k classes are predicted per example, by a stable argsort of the
     negated scores, so tied scores go to the lower class index.  Keras'
     ``top_k_categorical_accuracy`` (``tf.math.in_top_k``) instead counts every class tied
     with the k-th score as a hit, so with ties at the cut-off Keras can report more.
 
-    >>> top_k_accuracy([2], [[0.1, 0.5, 0.3, 0.1]], k=2)
-    1.0
+    Args:
+        y_true: integer labels ``(N,)`` in ``[0, C)`` or one-hot ``(N, C)`` (argmax is
+            taken).
+        scores: ``(N, C)`` probabilities or logits, numeric.
+        k: ``1 <= k <= C``.
+
+    Returns:
+        The top-k accuracy, a Python float in ``[0, 1]``.
+
+    Raises:
+        ValueError: if ``scores`` is not ``(N, C)`` with ``N, C >= 1``, ``k > C``, ``y_true``
+            has the wrong shape, or a label is outside ``[0, C)``.
+        TypeError: if ``scores`` is not numeric, ``k`` is not an int, or labels ``(N,)`` are
+            not integers.
+
+    Example:
+        >>> top_k_accuracy([2], [[0.1, 0.5, 0.3, 0.1]], k=2)
+        1.0
     """
     s = np.asarray(scores)
     if s.ndim != 2 or s.shape[0] == 0 or s.shape[1] == 0:

@@ -87,11 +87,23 @@ def _macs(layer: keras.layers.Layer, shape: tuple[int, ...]) -> int:
 
 
 def layer_table(model: keras.Model) -> pd.DataFrame:
-    """One row per layer of a built ``model`` with columns ``name, type, output_shape,
-    params, macs, activations`` (see the module docstring for what each counts).
+    """One row per layer of a built ``model``: output shape, parameters, multiply-adds, activations.
 
-    Raises :class:`ValueError` for a model without a known input shape, and when the
-    ``params`` column does not add up to ``model.count_params()``.
+    Columns ``name, type, output_shape, params, macs, activations`` (see the module
+    docstring for what each counts; shapes are without the batch axis, counts per image).
+
+    Args:
+        model: a built ``keras.Model`` (with a known input shape, e.g. an ``Input``).
+
+    Returns:
+        A DataFrame with one row per layer of ``model.layers``; ``params``, ``macs`` and
+        ``activations`` are int64.
+
+    Raises:
+        TypeError: if ``model`` is not a ``keras.Model``.
+        ValueError: if the model is not built or has no known input shape (a size after the
+            batch axis is unknown), or when the ``params`` column does not add up to
+            ``model.count_params()``.
     """
     if not isinstance(model, keras.Model):
         raise TypeError(f"expected a keras.Model, got {type(model).__name__}")
@@ -127,11 +139,22 @@ def layer_table(model: keras.Model) -> pd.DataFrame:
 
 
 def layer_table_totals(df: pd.DataFrame) -> dict[str, Any]:
-    """Totals of a :func:`layer_table`: ``layers``, ``params``, ``macs``, ``activations``
-    (Python ints) and ``activation_bytes``, the float32 bytes of all outputs per image.
+    """Totals of a :func:`layer_table`.
 
-    >>> layer_table_totals(layer_table(model))["params"]  # doctest: +SKIP
-    693962
+    Args:
+        df: a DataFrame returned by :func:`layer_table`.
+
+    Returns:
+        A dict with ``layers``, ``params``, ``macs``, ``activations`` (Python ints) and
+        ``activation_bytes``, the float32 bytes of all outputs per image
+        (``4 * activations``).
+
+    Raises:
+        ValueError: if a column of :func:`layer_table` is missing.
+
+    Example:
+        >>> layer_table_totals(layer_table(model))["params"]  # doctest: +SKIP
+        693962
     """
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:

@@ -48,11 +48,21 @@ def receptive_field_growth(
 ) -> list[tuple[int, int]]:
     """``(receptive_field, jump)`` in input pixels after each layer of a chain.
 
-    ``kernels``: one kernel (or pool window) side per layer; ``strides`` and ``dilations``
-    default to 1 for every layer.
+    Args:
+        kernels: one kernel (or pool window) side per layer, in pixels, all ``>= 1``.
+        strides: one stride per layer, in pixels (default: 1 for every layer).
+        dilations: one dilation per layer (default: 1 for every layer).
 
-    >>> receptive_field_growth([11, 3], [4, 2])  # AlexNet CONV1, POOL1
-    [(11, 4), (19, 8)]
+    Returns:
+        A list of ``(receptive_field, jump)`` int pairs, one per layer, in input pixels.
+
+    Raises:
+        ValueError: if ``kernels`` is empty or not positive, or ``strides``/``dilations``
+            do not have one positive entry per layer.
+
+    Example:
+        >>> receptive_field_growth([11, 3], [4, 2])  # AlexNet CONV1, POOL1
+        [(11, 4), (19, 8)]
     """
     kernels = [int(k) for k in kernels]
     if not kernels or any(k < 1 for k in kernels):
@@ -74,8 +84,21 @@ def receptive_field(
 ) -> int:
     """Receptive field side (input pixels) of one unit after the whole chain.
 
-    >>> receptive_field([7]), receptive_field([3] * 3)
-    (7, 7)
+    Args:
+        kernels: one kernel (or pool window) side per layer, in pixels, all ``>= 1``.
+        strides: one stride per layer, in pixels (default: 1 for every layer).
+        dilations: one dilation per layer (default: 1 for every layer).
+
+    Returns:
+        The receptive field side in input pixels, an ``int``.
+
+    Raises:
+        ValueError: if ``kernels`` is empty or not positive, or ``strides``/``dilations``
+            do not have one positive entry per layer.
+
+    Example:
+        >>> receptive_field([7]), receptive_field([3] * 3)
+        (7, 7)
     """
     return receptive_field_growth(kernels, strides, dilations)[-1][0]
 
@@ -90,12 +113,22 @@ def _square(layer: keras.layers.Layer, attr: str) -> int:
 def model_receptive_fields(model: keras.Model) -> pd.DataFrame:
     """Receptive field after every convolution and pooling layer of a chain-shaped model.
 
-    Columns ``name, type, kernel, stride, receptive_field, jump`` (pixels of the input);
     Conv2D (also depthwise/separable, with dilation) and 2-D max/average pooling layers get
     a row, other layers (activations, normalisation, padding, dropout) leave the receptive
     field unchanged and are skipped.  Stops at the first Flatten, global pooling or Dense
     layer (beyond it every unit sees the whole input).  Assumes the layers form one chain,
     as in LeNet, AlexNet, ZFNet and VGG; square kernels and strides only.
+
+    Args:
+        model: a Keras model whose layers form one chain.
+
+    Returns:
+        A DataFrame with columns ``name, type, kernel, stride, receptive_field, jump``
+        (pixels of the input), one row per convolution/pooling layer.
+
+    Raises:
+        ValueError: if a kernel, stride or dilation is not square, or there is no Conv2D or
+            pooling layer before the head.
     """
     convs = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D)
     pools = (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)
@@ -140,6 +173,18 @@ def measured_receptive_field(
     kernels and no activation on an ``(H, H, 1)`` input large enough for several output
     units, takes the gradient of the centre output unit with respect to the input and
     returns how many input rows have a nonzero gradient.  Equals :func:`receptive_field`.
+
+    Args:
+        kernels: one kernel (or pool window) side per layer, in pixels, all ``>= 1``.
+        strides: one stride per layer, in pixels (default: 1 for every layer).
+        dilations: one dilation per layer (default: 1 for every layer).
+
+    Returns:
+        The measured receptive field side in input pixels, an ``int``.
+
+    Raises:
+        ValueError: if ``kernels`` is empty or not positive, or ``strides``/``dilations``
+            do not have one positive entry per layer.
     """
     growth = receptive_field_growth(kernels, strides, dilations)
     rf, jump = growth[-1]
@@ -166,11 +211,25 @@ def measured_receptive_field(
 
 
 def stacked_conv_weights(n_layers: int, kernel_size: int, channels: int) -> int:
-    """Weights (no biases) of ``n_layers`` stacked ``kernel_size`` convolutions that keep
-    ``channels`` channels: ``n_layers * kernel_size**2 * channels**2``.
+    """Weights (no biases) of ``n_layers`` stacked convolutions that keep ``channels`` channels.
 
-    >>> stacked_conv_weights(3, 3, 1), stacked_conv_weights(1, 7, 1)  # x C^2
-    (27, 49)
+    ``n_layers * kernel_size**2 * channels**2``.
+
+    Args:
+        n_layers: the number of stacked convolutions, ``>= 1``.
+        kernel_size: the square kernel's side, in pixels.
+        channels: input and output channels of every layer.
+
+    Returns:
+        The number of weights, an ``int``.
+
+    Raises:
+        ValueError: if ``n_layers`` (or another size) is not positive.
+        TypeError: if ``kernel_size`` or ``channels`` is not an integer.
+
+    Example:
+        >>> stacked_conv_weights(3, 3, 1), stacked_conv_weights(1, 7, 1)  # x C^2
+        (27, 49)
     """
     if n_layers < 1:
         raise ValueError(f"n_layers must be positive, got {n_layers}")

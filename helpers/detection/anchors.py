@@ -98,8 +98,21 @@ def continuous_base_anchors(
     ratios: Sequence[float] = (0.5, 1, 2),
     scales: Sequence[float] = (8, 16, 32),
 ) -> np.ndarray:
-    """:func:`base_anchors` in the course's continuous coordinates (A, 4):
-    the anchors to pass to :func:`grid_anchors`."""
+    """:func:`base_anchors` in the course's continuous coordinates.
+
+    These are the anchors to pass to :func:`grid_anchors`.
+
+    Args:
+        base_size: side of the reference window in pixels (the feature stride).
+        ratios: aspect ratios ``h / w``.
+        scales: multipliers of the ratio-adjusted window.
+
+    Returns:
+        (A, 4) float64 ``(x1, y1, x2, y2)``, ratio-major.
+
+    Raises:
+        ValueError: if ``base_size``, a ratio or a scale is not positive.
+    """
     return base_anchors(base_size, ratios, scales, convention="continuous")
 
 
@@ -113,7 +126,8 @@ def grid_anchors(
     ``stride = base_size`` they are centred on the cell's image patch.
 
     Args:
-        feature_height, feature_width: size of the feature map (cells).
+        feature_height: height of the feature map (cells).
+        feature_width: width of the feature map (cells).
         stride: image pixels per feature cell (16 for VGG16's conv5_3).
         anchors: (A, 4) reference anchors in image pixels.
 
@@ -122,6 +136,9 @@ def grid_anchors(
         row ``(y * feature_width + x) * A + a`` is anchor ``a`` of cell
         ``(y, x)``, matching a ``(H, W, A * k)`` RPN output reshaped to
         ``(H * W * A, k)``.
+
+    Raises:
+        ValueError: if a feature size is negative or ``stride <= 0``.
     """
     base = as_boxes(anchors, "anchors")
     if feature_height < 0 or feature_width < 0 or stride <= 0:
@@ -144,6 +161,15 @@ def anchors_inside(
     and ``y2 <= height + b`` with ``b = allowed_border`` (continuous
     coordinates; py-faster-rcnn's ``x2 < width`` in inclusive coordinates is
     the same test).
+
+    Args:
+        anchors: (N, 4) anchors in image pixels.
+        height: image height in pixels.
+        width: image width in pixels.
+        allowed_border: ``b``, pixels an anchor may reach beyond the image.
+
+    Returns:
+        A bool array (N,).
     """
     a = as_boxes(anchors, "anchors")
     b = float(allowed_border)
@@ -181,15 +207,25 @@ def assign_rpn_labels(
         anchors: (N, 4) anchors (continuous image pixels).
         gt_boxes: (G, 4) ground-truth boxes; G may be 0 (then every inside
             anchor is negative).
-        image_height, image_width: image size in pixels.
+        image_height: image height in pixels.
+        image_width: image width in pixels.
+        positive_iou: IoU from which an anchor is positive.
+        negative_iou: IoU below which an inside anchor is negative.
+        batch_size: anchors per image after subsampling, or None.
+        positive_fraction: the largest fraction of positives in the batch.
         rng: numpy Generator or seed for the subsampling.
 
     Returns:
+        A tuple ``(labels, matched_gt_index)``:
         labels: (N,) int64 in {1, 0, -1} (object, background, ignored).
         matched_gt_index: (N,) int64 index of the ground truth with the
-            highest IoU for inside anchors, -1 for border-crossing anchors (or
-            when G = 0).  It is defined for negatives too; use it with
-            ``labels == 1``.
+        highest IoU for inside anchors, -1 for border-crossing anchors (or
+        when G = 0).  It is defined for negatives too; use it with
+        ``labels == 1``.
+
+    Raises:
+        ValueError: unless ``0 <= negative_iou <= positive_iou <= 1``,
+            ``0 <= positive_fraction <= 1`` and ``batch_size`` is positive or None.
     """
     a = as_boxes(anchors, "anchors")
     gt = np.zeros((0, 4)) if np.size(gt_boxes) == 0 else as_boxes(gt_boxes, "gt_boxes")
@@ -247,6 +283,10 @@ def rpn_regression_targets(anchors: object, gt_boxes: object, matched: object) -
         (N, 4) ``(t_x, t_y, t_w, t_h)`` from
         :func:`helpers.detection.boxes.encode_boxes`; rows with ``matched < 0``
         are 0 (the RPN loss only uses the positive anchors' rows).
+
+    Raises:
+        ValueError: if ``matched`` does not have one entry per anchor or an index is out of
+            range.
     """
     a = as_boxes(anchors, "anchors")
     m = np.asarray(matched, dtype=np.int64).reshape(-1)

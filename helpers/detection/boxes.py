@@ -23,6 +23,13 @@ _EPS = 1e-12
 def as_boxes(boxes: object, name: str = "boxes") -> np.ndarray:
     """Return ``boxes`` as a float64 array of shape (N, 4).
 
+    Args:
+        boxes: ``(N, 4)`` corners ``(x1, y1, x2, y2)`` in pixels, any array-like.
+        name: what the error messages call the argument.
+
+    Returns:
+        A float64 array ``(N, 4)``.
+
     Raises:
         ValueError: wrong shape, non-finite values or ``x2 < x1`` / ``y2 < y1``.
     """
@@ -46,14 +53,30 @@ def as_boxes(boxes: object, name: str = "boxes") -> np.ndarray:
 
 
 def corners_to_centers(boxes: object) -> np.ndarray:
-    """(N, 4) ``(x1, y1, x2, y2)`` -> (N, 4) ``(cx, cy, w, h)``."""
+    """Corner boxes to centre-size boxes: ``(x1, y1, x2, y2)`` -> ``(cx, cy, w, h)``.
+
+    Args:
+        boxes: ``(N, 4)`` corners in pixels.
+
+    Returns:
+        A float64 array ``(N, 4)`` of ``(cx, cy, w, h)`` in pixels.
+
+    Raises:
+        ValueError: as :func:`as_boxes`.
+    """
     b = as_boxes(boxes)
     w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
     return np.stack([b[:, 0] + w / 2, b[:, 1] + h / 2, w, h], axis=1)
 
 
 def centers_to_corners(boxes: object) -> np.ndarray:
-    """(N, 4) ``(cx, cy, w, h)`` -> (N, 4) ``(x1, y1, x2, y2)``.
+    """Centre-size boxes to corner boxes: ``(cx, cy, w, h)`` -> ``(x1, y1, x2, y2)``.
+
+    Args:
+        boxes: ``(N, 4)`` centre-size boxes in pixels.
+
+    Returns:
+        A float64 array ``(N, 4)`` of corners in pixels.
 
     Raises:
         ValueError: a negative width or height.
@@ -66,7 +89,17 @@ def centers_to_corners(boxes: object) -> np.ndarray:
 
 
 def box_area(boxes: object) -> np.ndarray:
-    """(N, 4) -> (N,) areas in pixels^2."""
+    """Areas of corner boxes.
+
+    Args:
+        boxes: ``(N, 4)`` corners in pixels.
+
+    Returns:
+        A float64 array ``(N,)`` of areas in pixels^2.
+
+    Raises:
+        ValueError: as :func:`as_boxes`.
+    """
     b = as_boxes(boxes)
     return (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
 
@@ -80,6 +113,9 @@ def iou_matrix(boxes_a: object, boxes_b: object) -> np.ndarray:
 
     Returns:
         (N, M) array in [0, 1]; 0 where the union is empty (two zero-area boxes).
+
+    Raises:
+        ValueError: as :func:`as_boxes`.
     """
     a, b = as_boxes(boxes_a, "boxes_a"), as_boxes(boxes_b, "boxes_b")
     lt = np.maximum(a[:, None, :2], b[None, :, :2])
@@ -91,7 +127,19 @@ def iou_matrix(boxes_a: object, boxes_b: object) -> np.ndarray:
 
 
 def iou(boxes_a: object, boxes_b: object) -> np.ndarray:
-    """Element-wise IoU of two equally long box lists: (N, 4), (N, 4) -> (N,)."""
+    """Element-wise IoU of two equally long box lists.
+
+    Args:
+        boxes_a: (N, 4) corners.
+        boxes_b: (N, 4) corners, paired row by row with ``boxes_a``.
+
+    Returns:
+        (N,) array in [0, 1].
+
+    Raises:
+        ValueError: if the lengths differ (use :func:`iou_matrix` for all pairs), or as
+            :func:`as_boxes`.
+    """
     a, b = as_boxes(boxes_a, "boxes_a"), as_boxes(boxes_b, "boxes_b")
     if len(a) != len(b):
         raise ValueError(
@@ -118,6 +166,9 @@ def encode_boxes(proposals: object, targets: object) -> np.ndarray:
 
     Returns:
         (N, 4) deltas ``(t_x, t_y, t_w, t_h)`` (unitless).
+
+    Raises:
+        ValueError: if the lengths differ or a box has zero width or height.
     """
     p, g = corners_to_centers(proposals), corners_to_centers(targets)
     if len(p) != len(g):
@@ -143,8 +194,16 @@ def decode_boxes(
     ``t_w`` and ``t_h`` are clipped at ``max_log_scale`` (as in py-faster-rcnn)
     so a wild prediction cannot overflow ``exp``.
 
+    Args:
+        proposals: (N, 4) corners in pixels.
+        deltas: (N, 4) ``(t_x, t_y, t_w, t_h)``.
+        max_log_scale: the largest ``t_w`` / ``t_h`` used.
+
     Returns:
         (N, 4) corners.
+
+    Raises:
+        ValueError: if the lengths differ, or as :func:`as_boxes`.
     """
     p = corners_to_centers(proposals)
     d = np.asarray(deltas, dtype=np.float64).reshape(-1, 4)
@@ -159,7 +218,16 @@ def decode_boxes(
 
 
 def clip_boxes(boxes: object, height: float, width: float) -> np.ndarray:
-    """Clip (N, 4) corners to the image ``[0, width] x [0, height]``."""
+    """Clip (N, 4) corners to the image ``[0, width] x [0, height]``.
+
+    Args:
+        boxes: (N, 4) corners in pixels.
+        height: image height in pixels.
+        width: image width in pixels.
+
+    Returns:
+        A float64 array (N, 4) of clipped corners (a copy).
+    """
     b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4).copy()
     b[:, [0, 2]] = np.clip(b[:, [0, 2]], 0, width)
     b[:, [1, 3]] = np.clip(b[:, [1, 3]], 0, height)

@@ -37,10 +37,14 @@ def build_backbone(input_shape: tuple[int, int, int] = (128, 128, 1), name: str 
     """The shared convolutional trunk.
 
     Args:
-        input_shape: (H, W, C) of the scenes; H and W multiples of 8.
+        input_shape: (H, W, C) of the scenes; H and W multiples of 8 (pixels).
+        name: the model's name.
 
     Returns:
         keras.Model mapping (B, H, W, C) -> (B, H/8, W/8, 128).
+
+    Raises:
+        ValueError: if H or W is not a multiple of 8.
     """
     if input_shape[0] % BACKBONE_STRIDE or input_shape[1] % BACKBONE_STRIDE:
         raise ValueError(f"image height and width must be multiples of 8, got {input_shape[:2]}")
@@ -59,6 +63,14 @@ def build_backbone(input_shape: tuple[int, int, int] = (128, 128, 1), name: str 
 def build_rpn_head(channels: int = 128, num_anchors: int = 9, name: str = "rpn"):
     """Region proposal head applied at every feature-map position.
 
+    A 3x3 ReLU convolution (128 filters), then two 1x1 convolutions: objectness logits and
+    box deltas.
+
+    Args:
+        channels: channels of the feature map.
+        num_anchors: ``A``, anchors per position.
+        name: the model's name.
+
     Returns:
         keras.Model mapping (B, h, w, channels) -> [objectness logits (B, h, w, A),
         deltas (B, h, w, 4A)], anchor index fastest within a position.
@@ -75,6 +87,17 @@ def build_rpn_head(channels: int = 128, num_anchors: int = 9, name: str = "rpn")
 def build_roi_head(pool_size: int = 7, channels: int = 128, num_classes: int = 10,
                    hidden: int = 256, dropout: float = 0.3, name: str = "roi_head"):
     """Fast R-CNN head on pooled RoI features.
+
+    Flatten -> fc6 -> dropout -> fc7 -> dropout (ReLU, ``hidden`` units), then class
+    logits and class-specific box deltas.
+
+    Args:
+        pool_size: side of the pooled RoI features (cells).
+        channels: channels of the pooled features.
+        num_classes: object classes (background not counted).
+        hidden: units of fc6 and fc7.
+        dropout: rate of the dropout after fc6 and fc7.
+        name: the model's name.
 
     Returns:
         keras.Model mapping (R, pool, pool, channels) -> [class logits (R, num_classes + 1)
@@ -97,9 +120,17 @@ def build_localisation_net(input_shape: tuple[int, int, int] = (128, 128, 1),
                            num_classes: int = 10, name: str = "localiser"):
     """Classification + localisation for one object per image.
 
+    Args:
+        input_shape: (H, W, C) of the scenes; H and W multiples of 8 (pixels).
+        num_classes: object classes.
+        name: the model's name.
+
     Returns:
         keras.Model with outputs ``class`` (B, num_classes) softmax probabilities and
         ``box`` (B, 4) = (x1, y1, x2, y2) / image side, in [0, 1] (sigmoid).
+
+    Raises:
+        ValueError: if H or W is not a multiple of 8.
     """
     backbone = build_backbone(input_shape, name="localiser_backbone")
     x = layers.GlobalAveragePooling2D(name="gap")(backbone.output)

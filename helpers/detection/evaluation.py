@@ -205,9 +205,25 @@ def coco_map(
     num_classes: int,
     iou_thresholds: Sequence[float] | None = None,
 ) -> float:
-    """COCO's AP@[.50:.05:.95]: the mAP with 101-point interpolation, averaged
-    over the IoU thresholds 0.50, 0.55, ..., 0.95 (arguments as in
-    :func:`evaluate_detections`).  NaN when no class has ground truth."""
+    """COCO's AP@[.50:.05:.95]: the mAP with 101-point interpolation, averaged over IoU thresholds.
+
+    The thresholds are 0.50, 0.55, ..., 0.95 by default.
+
+    Args:
+        detections: one ``(boxes (K, 4), scores (K,), labels (K,))`` per image, as in
+            :func:`evaluate_detections`.
+        ground_truths: one ``(boxes (G, 4), labels (G,))`` per image, same order.
+        num_classes: labels are integers in ``[0, num_classes)``.
+        iou_thresholds: the IoU thresholds (default: 0.50 to 0.95 in steps of 0.05).
+
+    Returns:
+        The mean over the thresholds of the mAP, a Python float; NaN when no class has
+        ground truth.
+
+    Raises:
+        ValueError: as :func:`evaluate_detections` (e.g. ``detections`` and
+            ``ground_truths`` differ in length).
+    """
     if iou_thresholds is None:
         iou_thresholds = np.round(np.linspace(0.5, 0.95, 10), 2)
     maps = [

@@ -22,6 +22,13 @@ from helpers.detection.scenes import DetectionScenes
 def localisation_targets(scenes: DetectionScenes) -> dict[str, np.ndarray]:
     """Targets for :func:`build_localisation_net`: class (N,) and box (N, 4) / image side.
 
+    Args:
+        scenes: :class:`DetectionScenes` with exactly one object each.
+
+    Returns:
+        A dict with ``class`` (N,) class ids and ``box`` (N, 4) float32 corners divided by
+        the image side, in [0, 1].
+
     Raises:
         ValueError: a scene does not hold exactly one object.
     """
@@ -47,7 +54,26 @@ class LocalisationResult:
 
 def train_localiser(train: DetectionScenes, test: DetectionScenes, epochs: int = 5,
                     batch_size: int = 64, seed: int = 0, verbose: int = 0) -> LocalisationResult:
-    """Train the two-headed network and measure class accuracy and box IoU on ``test``."""
+    """Train the two-headed network and measure class accuracy and box IoU on ``test``.
+
+    Adam (1e-3), sparse cross-entropy for the class and a Huber loss (weight 10) for the
+    box.
+
+    Args:
+        train: single-object training scenes, images (N, H, W, 1).
+        test: single-object test scenes.
+        epochs: training epochs.
+        batch_size: images per step.
+        seed: passed to ``keras.utils.set_random_seed``.
+        verbose: Keras' ``fit`` verbosity.
+
+    Returns:
+        :class:`LocalisationResult`: the model, test ``accuracy``, ``mean_iou``,
+        ``hit_rate`` (correct class and IoU >= 0.5) and training ``seconds``.
+
+    Raises:
+        ValueError: a scene does not hold exactly one object.
+    """
     keras.utils.set_random_seed(seed)
     model = build_localisation_net(train.images.shape[1:])
     model.compile(
@@ -88,9 +114,17 @@ def pretrain_backbone(n_train: int, epochs: int = 2, canvas: int = 40, n_test: i
     backbone then initialises the detectors on full scenes
     (:meth:`TwoStageDetector.init_backbone_from`).
 
+    Args:
+        n_train: training canvases (from FashionMNIST's training split).
+        epochs: training epochs.
+        canvas: side of the canvases in pixels (a multiple of 8); items are 28 to ``canvas`` px.
+        n_test: test canvases.
+        seed: random seed of the weights and the training canvases (test: ``seed + 1``).
+        verbose: Keras' ``fit`` verbosity.
+
     Returns:
-        :class:`PretrainResult` with the test accuracy on ``n_test`` canvases from
-        FashionMNIST's test split.
+        :class:`PretrainResult` with the model, the test accuracy on ``n_test`` canvases
+        from FashionMNIST's test split, and the training seconds.
     """
     from helpers.detection.detector_models import build_backbone
     from helpers.detection.scenes import single_object_scenes

@@ -13,7 +13,17 @@ from helpers.detection.evaluation import DetectionEvaluation
 
 def draw_boxes(ax, boxes, labels=None, scores=None, class_names: Sequence[str] | None = None,
                color: str = "lime", linestyle: str = "-") -> None:
-    """Draw (K, 4) corner boxes on ``ax`` with optional class names and scores."""
+    """Draw (K, 4) corner boxes on ``ax`` with optional class names and scores.
+
+    Args:
+        ax: the matplotlib Axes.
+        boxes: (K, 4) ``(x1, y1, x2, y2)`` in pixels.
+        labels: (K,) class ids written above the boxes, or None.
+        scores: (K,) scores written above the boxes (2 decimals), or None.
+        class_names: names indexed by class id (None: the ids are written).
+        color: the boxes' and texts' colour.
+        linestyle: the boxes' line style.
+    """
     boxes = np.asarray(boxes, dtype=float).reshape(-1, 4)
     for k, (x1, y1, x2, y2) in enumerate(boxes):
         ax.add_patch(plt.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, color=color,
@@ -34,8 +44,16 @@ def plot_scenes(images: np.ndarray, boxes=None, labels=None, class_names=None, d
 
     Args:
         images: (N, H, W, 1) in [0, 1].
-        boxes, labels: ground truth per image, or None.
+        boxes: ground-truth boxes per image, (G_i, 4), or None.
+        labels: ground-truth labels per image, (G_i,), or None.
+        class_names: names indexed by class id.
         detections: per image (boxes, scores, labels), or None; only scores >= score_min drawn.
+        n: how many scenes (at most ``N``).
+        title: the figure's title.
+        score_min: the lowest score drawn.
+
+    Returns:
+        The matplotlib ``Figure``, one panel per scene.
     """
     n = min(n, len(images))
     fig, axes = plt.subplots(1, n, figsize=(2.6 * n, 2.9), squeeze=False)
@@ -59,7 +77,16 @@ def plot_scenes(images: np.ndarray, boxes=None, labels=None, class_names=None, d
 
 def plot_precision_recall(evaluations: dict[str, DetectionEvaluation], class_names,
                           classes: Sequence[int] = (0, 6, 8)):
-    """Precision-recall curves of a few classes for each method (one panel per class)."""
+    """Precision-recall curves of a few classes for each method (one panel per class).
+
+    Args:
+        evaluations: method name -> :class:`DetectionEvaluation`.
+        class_names: names indexed by class id.
+        classes: the class ids to plot.
+
+    Returns:
+        The matplotlib ``Figure``.
+    """
     fig, axes = plt.subplots(1, len(classes), figsize=(4.2 * len(classes), 3.6), squeeze=False)
     for ax, c in zip(axes[0], classes, strict=True):
         for name, ev in evaluations.items():
@@ -78,6 +105,16 @@ def seconds_per_image(function: Callable[[int], object], n: int) -> float:
     """Wall seconds per image of ``function(i)`` for i = 0 .. n-1 (one image at a time).
 
     ``function(0)`` is run once untimed first (graph tracing, caches).
+
+    Args:
+        function: called with an image index.
+        n: the number of images timed, ``>= 1``.
+
+    Returns:
+        The mean seconds per call, a float.
+
+    Raises:
+        ValueError: if ``n < 1``.
     """
     if n < 1:
         raise ValueError(f"need at least one image to time, got n={n}")

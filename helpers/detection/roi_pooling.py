@@ -238,8 +238,19 @@ def roi_crop_and_resize(
     or ``1`` sample(s) per bin are looked at, so a large bin's maximum may be
     missed.  RoIAlign averages such samples instead of taking their maximum.
 
+    Args:
+        feature_map: (H, W, C).
+        rois: (R, 4) ``(x1, y1, x2, y2)`` in image pixels (R may be 0).
+        output_size: ``(oh, ow)`` or one int.
+        spatial_scale: feature cells per image pixel, ``> 0``.
+        pool: sample 2x more finely and max-pool 2 x 2, or one bilinear sample per bin.
+
     Returns:
         (R, oh, ow, C) float32 numpy array.
+
+    Raises:
+        ValueError: if ``feature_map`` is not 3-D, ``rois`` are not valid boxes,
+            ``spatial_scale <= 0`` or ``output_size`` is not positive.
     """
     fm, r = _check(feature_map, rois, spatial_scale)
     oh, ow = _pair(output_size)

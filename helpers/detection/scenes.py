@@ -196,5 +196,18 @@ def make_scenes(
 
 
 def single_object_scenes(n: int, split: str = "train", seed: int = 0, **kwargs) -> DetectionScenes:
-    """Localisation scenes: exactly one item per canvas (class + one box)."""
+    """Localisation scenes: exactly one item per canvas (class + one box).
+
+    Args:
+        n: number of scenes.
+        split: ``"train"``, ``"val"`` or ``"test"``.
+        seed: random seed.
+        **kwargs: other arguments of :func:`make_scenes` (``canvas``, ``item_size``, ...).
+
+    Returns:
+        :class:`DetectionScenes` with one box and one label per scene.
+
+    Raises:
+        ValueError: as :func:`make_scenes`.
+    """
     return make_scenes(n, split, objects=(1, 1), seed=seed, **kwargs)

@@ -64,9 +64,16 @@ class DetectorConfig:
 
 
 def anchor_shapes(sizes: tuple[float, ...], ratios: tuple[float, ...]) -> np.ndarray:
-    """(len(ratios) * len(sizes), 4) anchors centred on (0, 0), ratio-major like py-faster-rcnn.
+    """Anchors centred on (0, 0), ratio-major like py-faster-rcnn.
 
     An anchor of size s and ratio r = h / w has area s^2: w = s / sqrt(r), h = s * sqrt(r).
+
+    Args:
+        sizes: anchor sides ``s`` in pixels.
+        ratios: aspect ratios ``h / w``.
+
+    Returns:
+        A float array (len(ratios) * len(sizes), 4) of ``(x1, y1, x2, y2)``.
     """
     shapes = []
     for r in ratios:

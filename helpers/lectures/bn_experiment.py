@@ -137,12 +137,28 @@ class BNRun:
 def build_bn_cnn(batch_norm: bool, input_shape: tuple[int, int, int] = (28, 28, 1),
               n_classes: int = 10, filters: Sequence[int] = (16, 16, 32, 32),
               bn_momentum: float = 0.9) -> keras.Model:
-    """A VGG-style CNN: ``[Conv 3x3 -> (BN) -> ReLU] x len(filters)``, a 2x2 max pooling
-    after every second convolution, ``Flatten``, ``Dense(n_classes, softmax)``.
+    """A VGG-style CNN with or without BatchNormalization.
 
-    With ``batch_norm`` every convolution is followed by a ``BatchNormalization`` and has no
-    bias (BN's beta replaces it); the convolutions are otherwise identical (same filters,
-    kernels, strides, padding and names ``conv1``, ``conv2``, ...).
+    ``[Conv 3x3 -> (BN) -> ReLU] x len(filters)``, a 2x2 max pooling after every second
+    convolution, ``Flatten``, ``Dense(n_classes, softmax)``.  With ``batch_norm`` every
+    convolution is followed by a ``BatchNormalization`` and has no bias (BN's beta replaces
+    it); the convolutions are otherwise identical (same filters, kernels, strides, padding
+    and names ``conv1``, ``conv2``, ...).
+
+    Args:
+        batch_norm: add the BatchNormalization layers.
+        input_shape: ``(H, W, C)`` of one image (pixels, channels).
+        n_classes: units of the softmax layer.
+        filters: output channels of each convolution (positive).
+        bn_momentum: momentum of the BN moving statistics, in ``[0, 1)``.
+
+    Returns:
+        A functional ``keras.Model`` named ``cnn_bn`` or ``cnn_plain``,
+        ``(N, H, W, C) -> (N, n_classes)``.
+
+    Raises:
+        ValueError: if ``filters`` is empty or not positive, or ``bn_momentum`` is not in
+            ``[0, 1)``.
     """
     if not filters or min(filters) < 1:
         raise ValueError(f"filters must be a non-empty list of positive channel counts, "
@@ -164,18 +180,37 @@ def build_bn_cnn(batch_norm: bool, input_shape: tuple[int, int, int] = (28, 28, 
 
 
 def conv_structure(model: keras.Model) -> list[tuple]:
-    """``(name, filters, kernel_size, strides, padding)`` of every ``Conv2D`` of ``model``."""
+    """``(name, filters, kernel_size, strides, padding)`` of every ``Conv2D`` of ``model``.
+
+    Args:
+        model: a Keras model.
+
+    Returns:
+        A list of tuples, one per Conv2D layer, in layer order.
+    """
     return [(layer.name, layer.filters, tuple(layer.kernel_size), tuple(layer.strides),
              layer.padding) for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
 
 
 def train_run(batch_norm: bool, learning_rate: float, splits: Splits,
               config: BNConfig) -> BNRun:
-    """Build :func:`build_bn_cnn` and train it with Adam at ``learning_rate`` on the first
-    ``config.n_train`` training images, validating every epoch; then test it.
+    """Build :func:`build_bn_cnn` and train it with Adam at ``learning_rate``, then test it.
 
+    Trains on the first ``config.n_train`` training images, validating every epoch.
     Without XLA (``jit_compile=False``): compiling four small nets costs more than it saves
     on a CPU.
+
+    Args:
+        batch_norm: train the BN network (True) or the plain one.
+        learning_rate: Adam's learning rate, ``> 0``.
+        splits: :class:`~helpers.data.Splits` with integer labels.
+        config: the :class:`BNConfig` (n_train, batch size, epochs, seed, ...).
+
+    Returns:
+        A :class:`BNRun` with the per-epoch history, test accuracy and seconds.
+
+    Raises:
+        ValueError: if ``learning_rate <= 0``.
     """
     if learning_rate <= 0:
         raise ValueError(f"learning_rate must be > 0, got {learning_rate}")
@@ -230,8 +265,18 @@ def run_bn_experiment(mode: RunMode | None = None, splits: Splits | None = None,
 
 
 def bn_results_table(runs: Sequence[BNRun]) -> pd.DataFrame:
-    """One row per run: ``batch_norm``, ``learning_rate``, final training and validation
-    accuracy (last epoch), test accuracy (fractions) and training ``seconds``."""
+    """One row per run of the BatchNormalization experiment.
+
+    Args:
+        runs: the :class:`BNRun` results (at least one).
+
+    Returns:
+        A DataFrame with ``batch_norm``, ``learning_rate``, final training and validation
+        accuracy (last epoch), test accuracy (fractions) and training ``seconds``.
+
+    Raises:
+        ValueError: if ``runs`` is empty.
+    """
     if not runs:
         raise ValueError("runs is empty: pass the runs of run_bn_experiment")
     return pd.DataFrame({
@@ -245,8 +290,20 @@ def bn_results_table(runs: Sequence[BNRun]) -> pd.DataFrame:
 
 
 def plot_bn_curves(runs: Sequence[BNRun], title_note: str = "") -> plt.Figure:
-    """Validation accuracy (%) per epoch: one panel per learning rate, the plain network
-    dashed and the BN network solid; one shared y axis."""
+    """Validation accuracy (%) per epoch: one panel per learning rate.
+
+    The plain network is dashed and the BN network solid; the panels share one y axis.
+
+    Args:
+        runs: the :class:`BNRun` results (at least one).
+        title_note: appended to the figure's title (empty: nothing).
+
+    Returns:
+        The matplotlib ``Figure``.
+
+    Raises:
+        ValueError: if ``runs`` is empty.
+    """
     if not runs:
         raise ValueError("runs is empty: pass the runs of run_bn_experiment")
     rates = sorted({r.learning_rate for r in runs})

@@ -47,11 +47,21 @@ ZOO: dict[str, Callable[[], keras.Model]] = {
 
 
 def comparison_splits(mode: RunMode) -> Splits:
-    """All of FashionMNIST in full mode (55,000 / 5,000 / 10,000); in fast mode a much
-    smaller subset than the course default (256 training, validation and test images: two
-    batches of 128), so that five models fit in the fast run's time (there, building each
-    model's training graph takes longer than training it: the lecture also passes
-    ``run_eagerly=mode.fast`` to :func:`run_comparison`)."""
+    """The data of the architecture comparison for ``mode``.
+
+    All of FashionMNIST in full mode (55,000 / 5,000 / 10,000); in fast mode a much smaller
+    subset than the course default (256 training, validation and test images: two batches
+    of 128), so that five models fit in the fast run's time (there, building each model's
+    training graph takes longer than training it: the lecture also passes
+    ``run_eagerly=mode.fast`` to :func:`run_comparison`).
+
+    Args:
+        mode: the :class:`~helpers.mode.RunMode`.
+
+    Returns:
+        :class:`~helpers.data.Splits` with float32 images ``(N, 28, 28, 1)`` and integer
+        labels ``(N,)``.
+    """
     if mode.fast:
         sizes = FAST_SIZES["comparison"]
         mode = RunMode(fast=True, max_epochs=mode.max_epochs, max_train=sizes["train"],
@@ -61,7 +71,15 @@ def comparison_splits(mode: RunMode) -> Splits:
 
 def build_zoo(zoo: dict[str, Callable[[], keras.Model]] | None = None,
               seed: int = 13) -> dict[str, keras.Model]:
-    """Build every model of ``zoo`` (default :data:`ZOO`) after seeding Keras."""
+    """Build every model of ``zoo`` (default :data:`ZOO`) after seeding Keras.
+
+    Args:
+        zoo: name -> a function of no arguments that builds a Keras model.
+        seed: passed to ``keras.utils.set_random_seed`` before each build.
+
+    Returns:
+        A dict name -> built ``keras.Model``.
+    """
     models = {}
     for name, build in (zoo or ZOO).items():
         keras.utils.set_random_seed(seed)
@@ -70,8 +88,15 @@ def build_zoo(zoo: dict[str, Callable[[], keras.Model]] | None = None,
 
 
 def zoo_table(models: dict[str, keras.Model]) -> pd.DataFrame:
-    """``model``, ``params``, ``macs`` (multiply-adds per 28x28 image, via
-    :func:`layer_table`) and ``layers`` of each built model."""
+    """Size of each built model.
+
+    Args:
+        models: name -> built Keras model.
+
+    Returns:
+        A DataFrame with ``model``, ``params``, ``macs`` (multiply-adds per 28x28 image, via
+        :func:`layer_table`) and ``layers``, one row per model.
+    """
     rows = []
     for name, model in models.items():
         totals = layer_table_totals(layer_table(model))
@@ -82,11 +107,19 @@ def zoo_table(models: dict[str, keras.Model]) -> pd.DataFrame:
 
 def run_comparison(models: dict[str, keras.Model], splits: Splits, epochs: int,
                    **fit_kwargs) -> tuple[pd.DataFrame, dict[str, FitResult]]:
-    """Train each model with :func:`fit_and_evaluate` (``fit_kwargs`` passed on, the same for
-    all) and return a table and the raw results.
+    """Train each model with :func:`fit_and_evaluate` and tabulate the results.
 
-    Table columns: ``model``, ``params``, ``macs``, ``test_accuracy``, ``best_val_accuracy``,
-    ``s_per_epoch`` (median wall-clock seconds of the epochs) and ``total_s``.
+    Args:
+        models: name -> built Keras model (softmax outputs).
+        splits: :class:`~helpers.data.Splits` with integer labels.
+        epochs: epochs for every model.
+        **fit_kwargs: passed on to :func:`fit_and_evaluate`, the same for all models.
+
+    Returns:
+        A tuple ``(table, results)``: a DataFrame with columns ``model``, ``params``,
+        ``macs``, ``test_accuracy``, ``best_val_accuracy``, ``s_per_epoch`` (median
+        wall-clock seconds of the epochs) and ``total_s``; and a dict name ->
+        :class:`FitResult`.
     """
     sizes = zoo_table(models).set_index("model")
     rows, results = [], {}
@@ -104,8 +137,18 @@ def run_comparison(models: dict[str, keras.Model], splits: Splits, epochs: int,
 
 
 def plot_comparison(table: pd.DataFrame, results: dict[str, FitResult]) -> plt.Figure:
-    """Left: validation accuracy per epoch of each model.  Right: test accuracy against
-    seconds per epoch, marker area ~ parameters, labelled with the multiply-adds."""
+    """Learning curves (left) and test accuracy against seconds per epoch (right).
+
+    On the right, marker area is proportional to the parameters and each point is labelled
+    with its multiply-adds.
+
+    Args:
+        table: the table of :func:`run_comparison`.
+        results: the results of :func:`run_comparison`.
+
+    Returns:
+        The matplotlib ``Figure``.
+    """
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=90)
     for name, result in results.items():
         val = result.history["val_accuracy"]

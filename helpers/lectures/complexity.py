@@ -94,11 +94,19 @@ _TABLES: dict[str, pd.DataFrame] = {}
 
 
 def model_layer_table(name: str) -> pd.DataFrame:
-    """The :func:`layer_table` of the full-size model ``name`` (a key of
-    :data:`ARCHITECTURES`), built once per process: building costs seconds, so the table is
-    cached and the model dropped right away.  The model is built in a
-    ``keras.StatelessScope``, where variables get their shapes but no values: counting
-    needs no weights (VGG-19's would be 575 MB of float32)."""
+    """The :func:`layer_table` of the full-size model ``name``, built once per process.
+
+    Building costs seconds, so the table is cached and the model dropped right away.  The
+    model is built in a ``keras.StatelessScope``, where variables get their shapes but no
+    values: counting needs no weights (VGG-19's would be 575 MB of float32).
+
+    Args:
+        name: a key of :data:`ARCHITECTURES`.
+
+    Returns:
+        The cached DataFrame of :func:`helpers.arithmetic.layer_table.layer_table` (do not
+        change it in place).
+    """
     if name not in ARCHITECTURES:
         raise KeyError(f"no builder for {name!r}; choose from {list(ARCHITECTURES)}")
     if name not in _TABLES:
@@ -111,8 +119,16 @@ def model_layer_table(name: str) -> pd.DataFrame:
 
 
 def model_cost(name: str) -> dict[str, int]:
-    """``{"params", "macs", "layers"}`` of the full-size model ``name``, per image, from its
-    cached :func:`model_layer_table`."""
+    """Parameters, multiply-adds and layers of the full-size model ``name``, per image.
+
+    Read from its cached :func:`model_layer_table`.
+
+    Args:
+        name: a key of :data:`ARCHITECTURES`.
+
+    Returns:
+        A dict ``{"params", "macs", "layers"}`` of ints.
+    """
     totals = layer_table_totals(model_layer_table(name))
     return {k: int(totals[k]) for k in ("params", "macs", "layers")}
 
@@ -120,9 +136,14 @@ def model_cost(name: str) -> dict[str, int]:
 def complexity_table(names: list[str] | None = None) -> pd.DataFrame:
     """One row per model of :data:`PUBLISHED` (or ``names``), in that order.
 
-    Columns: ``model``, ``input`` ("224x224"), ``params``, ``gmacs`` (multiply-adds per
-    image / 1e9), ``cost`` ("computed" by our builder or "published"), ``top1`` (percent),
-    ``reference_gmacs`` (torchvision's count, NaN if none) and ``source`` of the accuracy.
+    Args:
+        names: keys of :data:`PUBLISHED` (default: all).
+
+    Returns:
+        A DataFrame with columns ``model``, ``input`` ("224x224"), ``params``, ``gmacs``
+        (multiply-adds per image / 1e9), ``cost`` ("computed" by our builder or
+        "published"), ``top1`` (percent), ``reference_gmacs`` (torchvision's count, NaN if
+        none) and ``source`` of the accuracy.
     """
     rows = []
     for name in names or list(PUBLISHED):
@@ -142,9 +163,17 @@ def complexity_table(names: list[str] | None = None) -> pd.DataFrame:
 
 
 def plot_complexity(df: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
-    """Scatter of ``top1`` (y, percent) against ``gmacs`` (x, log scale) with marker area
-    proportional to ``params``; each point labelled with its model name.  ``df`` is a
-    :func:`complexity_table`.  Returns the axes."""
+    """Scatter of ``top1`` (y, percent) against ``gmacs`` (x, log scale).
+
+    Marker area is proportional to ``params``; each point is labelled with its model name.
+
+    Args:
+        df: a :func:`complexity_table`.
+        ax: matplotlib Axes to draw on (a new figure when None).
+
+    Returns:
+        The matplotlib Axes.
+    """
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 5.5), dpi=90)
     families = {"AlexNet": "C0", "VGG": "C1", "GoogLeNet": "C2", "Inception": "C2",
@@ -169,10 +198,22 @@ def plot_complexity(df: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
 def separable_vs_standard(
     grid: int, in_channels: int, out_channels: int, kernel: int = 3
 ) -> dict[str, float]:
-    """Build a standard ``kernel`` x ``kernel`` convolution and a depthwise + 1x1 pointwise
-    pair ('same', no bias) on a ``grid`` x ``grid`` x ``in_channels`` input, count both
-    with :func:`layer_table` and return ``standard_macs``, ``separable_macs``, their
-    ``ratio`` and the ``formula`` 1/N + 1/k^2 (N = ``out_channels``, k = ``kernel``)."""
+    """Count a standard convolution and its depthwise separable replacement with Keras.
+
+    Builds a standard ``kernel`` x ``kernel`` convolution and a depthwise + 1x1 pointwise
+    pair ('same', no bias) on a ``grid`` x ``grid`` x ``in_channels`` input and counts both
+    with :func:`layer_table`.
+
+    Args:
+        grid: side of the input grid in pixels.
+        in_channels: input channels.
+        out_channels: ``N``, output channels.
+        kernel: ``k``, the kernel side in pixels.
+
+    Returns:
+        A dict with ``standard_macs``, ``separable_macs``, their ``ratio`` and the
+        ``formula`` 1/N + 1/k^2.
+    """
     inputs = keras.Input((grid, grid, in_channels))
     layers = keras.layers
     standard = keras.Model(inputs, layers.Conv2D(out_channels, kernel, padding="same",
@@ -192,10 +233,19 @@ MOBILENET_TABLE6: dict[float, tuple[float, int, float]] = {
 
 
 def mobilenet_width_table(alphas: tuple[float, ...] = (1.0, 0.75, 0.5, 0.25)) -> pd.DataFrame:
-    """MobileNet-224 for each width multiplier: ``macs`` and ``params`` summed over
-    :func:`mobilenet_v1_table` (the paper's way: conv/FC weights, BatchNormalization not
-    counted), their ratio to alpha = 1 (``macs_vs_1``, ``params_vs_1``) and the paper's
-    table 6 figures ``paper_macs_M``, ``paper_params_M``, ``paper_top1``."""
+    """MobileNet-224 for each width multiplier, against the paper's table 6.
+
+    ``macs`` and ``params`` are summed over :func:`mobilenet_v1_table` (the paper's way:
+    conv/FC weights, BatchNormalization not counted).
+
+    Args:
+        alphas: width multipliers (keys of :data:`MOBILENET_TABLE6`).
+
+    Returns:
+        A DataFrame with one row per alpha: ``macs``, ``params``, their ratio to
+        alpha = 1 (``macs_vs_1``, ``params_vs_1``) and the paper's table 6 figures
+        ``paper_macs_M``, ``paper_params_M``, ``paper_top1``.
+    """
     rows = []
     for alpha in alphas:
         table = mobilenet_v1_table(alpha=alpha)
@@ -211,9 +261,17 @@ def mobilenet_width_table(alphas: tuple[float, ...] = (1.0, 0.75, 0.5, 0.25)) ->
 
 
 def mobilenet_cost_shares(table: pd.DataFrame) -> pd.DataFrame:
-    """Share (percent) of multiply-adds and parameters per layer kind of a
-    :func:`mobilenet_v1_table`: "Conv 1x1", "Conv dw 3x3", "Conv 3x3", "FC" (the paper's
-    table 2)."""
+    """Share (percent) of multiply-adds and parameters per layer kind of a MobileNet table.
+
+    The kinds are "Conv 1x1", "Conv dw 3x3", "Conv 3x3", "FC" (the paper's table 2).
+
+    Args:
+        table: a :func:`mobilenet_v1_table`.
+
+    Returns:
+        A DataFrame with one row per layer kind (index) and the columns ``macs_%`` and
+        ``params_%``.
+    """
     def kind(row) -> str:
         if row.type_stride.startswith("FC"):
             return "FC"
@@ -234,8 +292,16 @@ def _state(index: int) -> str:
 
 
 def cell_table(description: CellDescription) -> pd.DataFrame:
-    """One row per block of a NASNet cell: the hidden state it creates (``new``), its two
-    ``(input, operation)`` pairs as text, and whether the cell's output concatenates it."""
+    """One row per block of a NASNet cell.
+
+    Args:
+        description: a :class:`CellDescription`.
+
+    Returns:
+        A DataFrame with the hidden state each block creates (``new``), its two
+        ``(input, operation)`` pairs as text (``left``, ``right``), ``combine`` and
+        whether the cell's output concatenates it (``in_output``).
+    """
     rows = []
     for b, ((li, lop), (ri, rop)) in enumerate(description.blocks):
         rows.append({
@@ -246,8 +312,14 @@ def cell_table(description: CellDescription) -> pd.DataFrame:
 
 
 def type_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Per layer type of a :func:`layer_table`: number of ``layers``, ``params`` and
-    ``macs``, sorted by multiply-adds (largest first)."""
+    """Per layer type of a :func:`layer_table`: number of ``layers``, ``params`` and ``macs``.
+
+    Args:
+        table: a :func:`layer_table`.
+
+    Returns:
+        A DataFrame indexed by layer type, sorted by multiply-adds (largest first).
+    """
     out = table.groupby("type").agg(layers=("name", "size"), params=("params", "sum"),
                                     macs=("macs", "sum"))
     return out.sort_values(["macs", "params"], ascending=False)

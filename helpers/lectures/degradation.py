@@ -141,7 +141,21 @@ class _FirstStepTimer(keras.callbacks.Callback):
 
 def training_subset(x: np.ndarray, y: np.ndarray, n: int,
                     seed: int = 13) -> tuple[np.ndarray, np.ndarray]:
-    """A seeded random subset of ``n`` rows, sorted: images ``(n, 28, 28, 1)``, labels ``(n,)``."""
+    """A seeded random subset of ``n`` rows, sorted.
+
+    Args:
+        x: images ``(N, 28, 28, 1)``.
+        y: labels ``(N,)``.
+        n: rows to keep, ``1 <= n <= N``.
+        seed: seed of the choice.
+
+    Returns:
+        A tuple ``(x_sub, y_sub)``: images ``(n, 28, 28, 1)``, labels ``(n,)``, in their
+        original order.
+
+    Raises:
+        ValueError: if ``x`` and ``y`` differ in length or ``n`` is out of range.
+    """
     if len(x) != len(y):
         raise ValueError(f"x and y differ in length: {len(x)} and {len(y)}")
     if not 1 <= n <= len(x):
@@ -152,10 +166,25 @@ def training_subset(x: np.ndarray, y: np.ndarray, n: int,
 
 def train_net(depth: int, residual: bool, x: np.ndarray, y: np.ndarray,
               config: DegradationConfig) -> NetRun:
-    """Build ``build_cifar_resnet(depth, x.shape[1:], 10, config.width, residual)`` and train
-    it on ``x`` (float32 ``(N, 28, 28, 1)``), ``y`` (int ``(N,)``) with the config's recipe.
+    """Build a CIFAR-style ResNet (or its plain twin) and train it with the config's recipe.
 
-    No XLA (``jit_compile=False``): on this CPU it compiled slower and stepped no faster.
+    The model is ``build_cifar_resnet(depth, x.shape[1:], 10, config.width, residual)``,
+    trained with Adam and sparse cross-entropy.  No XLA (``jit_compile=False``): on this CPU
+    it compiled slower and stepped no faster.
+
+    Args:
+        depth: ``6n + 2`` weighted layers.
+        residual: with shortcuts (ResNet) or without (plain).
+        x: float32 images ``(N, 28, 28, 1)``.
+        y: int labels ``(N,)``.
+        config: the :class:`DegradationConfig` (width, learning rate, batch size, epochs,
+            seed, eagerness).
+
+    Returns:
+        A :class:`NetRun` with per-epoch training error and loss and the timings.
+
+    Raises:
+        ValueError: if ``depth`` is not ``6n + 2``.
     """
     keras.backend.clear_session()
     keras.utils.set_random_seed(config.seed)
@@ -193,8 +222,16 @@ def run_degradation(x_train: np.ndarray, y_train: np.ndarray,
 
 
 def degradation_table(runs: list[NetRun]) -> pd.DataFrame:
-    """One row per net: depth, residual, params, final and best training error (%), training
-    seconds (all epochs) and the first step's seconds (included in the former)."""
+    """One row per net of the experiment.
+
+    Args:
+        runs: the :class:`NetRun` results.
+
+    Returns:
+        A DataFrame indexed by ``net`` with depth, residual, params, final and best
+        training error (%), training seconds (all epochs) and the first step's seconds
+        (included in the former).
+    """
     return pd.DataFrame({
         "net": [r.name for r in runs],
         "depth": [r.depth for r in runs],
@@ -210,8 +247,17 @@ def degradation_table(runs: list[NetRun]) -> pd.DataFrame:
 def depth_gaps(runs: list[NetRun]) -> dict[str, float]:
     """Final training error of the deepest minus the shallowest net, per kind (fraction).
 
-    ``{"plain": e(plain-deep) - e(plain-shallow), "resnet": ...}``; degradation is a
-    positive plain gap, and residual learning shows as a resnet gap <= 0 (or close to 0).
+    Degradation is a positive plain gap, and residual learning shows as a resnet gap <= 0
+    (or close to 0).
+
+    Args:
+        runs: the :class:`NetRun` results, with at least two depths of each kind.
+
+    Returns:
+        ``{"plain": e(plain-deep) - e(plain-shallow), "resnet": ...}``, floats.
+
+    Raises:
+        ValueError: if a kind has fewer than two nets.
     """
     gaps = {}
     for kind, residual in (("plain", False), ("resnet", True)):
@@ -223,8 +269,17 @@ def depth_gaps(runs: list[NetRun]) -> dict[str, float]:
 
 
 def plot_training_error(runs: list[NetRun], title_note: str = "") -> plt.Figure:
-    """He et al.'s figure 6 layout: training error (%) per epoch, plain nets on the left,
-    residual nets on the right, the deeper net in bold; one shared y axis."""
+    """He et al.'s figure 6 layout: training error (%) per epoch, plain left, residual right.
+
+    The deeper net is drawn in bold; the panels share one y axis.
+
+    Args:
+        runs: the :class:`NetRun` results.
+        title_note: appended to the figure's title in parentheses (empty: nothing).
+
+    Returns:
+        The matplotlib ``Figure``.
+    """
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), dpi=90, sharey=True)
     shallow = min(r.depth for r in runs)
     for ax, residual, label in ((axes[0], False, "plain"), (axes[1], True, "residual (ResNet)")):

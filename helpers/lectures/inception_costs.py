@@ -50,9 +50,19 @@ def module_branch_table(model: keras.Model, module: str) -> pd.DataFrame:
     A layer ``{module}_{branch}_...`` belongs to branch ``branch`` ("1x1", "3x3", "5x5",
     "pool", ...), as the builders of :mod:`helpers.architectures.inception` name them; the
     1x1 reduce in front of a 3x3 counts in the 3x3 branch, the projection after the pool in
-    the pool branch.  Columns: ``branch``; ``ops``, the conv/pool layers in order;
-    ``output_shape`` of the branch (what goes into the concatenation); ``params``;
-    ``macs`` (multiply-adds per image).  Rows follow the order of the concatenation.
+    the pool branch.  Rows follow the order of the concatenation.
+
+    Args:
+        model: a built Keras model holding the module.
+        module: the module's name (its Concatenate layer's name), e.g. ``"inception_3a"``.
+
+    Returns:
+        A DataFrame with columns ``branch``; ``ops``, the conv/pool layers in order;
+        ``output_shape`` of the branch (what goes into the concatenation, without the
+        batch axis); ``params``; ``macs`` (multiply-adds per image).
+
+    Raises:
+        ValueError: if no layer's name starts with ``{module}_``.
     """
     table = layer_table(model).set_index("name")
     prefix = f"{module}_"
@@ -107,7 +117,15 @@ SLIDE_BOTTLENECK_TERMS: tuple[SlideTerm, ...] = (
 
 
 def terms_table(terms: Sequence[SlideTerm]) -> pd.DataFrame:
-    """Columns ``term``, ``product`` (the factors written out) and ``macs``, one row per term."""
+    """The slide's op-count terms as a table, one row per term.
+
+    Args:
+        terms: :class:`SlideTerm` lines, e.g. :data:`SLIDE_BOTTLENECK_TERMS`.
+
+    Returns:
+        A DataFrame with columns ``term``, ``product`` (the factors written out) and
+        ``macs``.
+    """
     return pd.DataFrame(
         {
             "term": [t.label for t in terms],
@@ -118,8 +136,18 @@ def terms_table(terms: Sequence[SlideTerm]) -> pd.DataFrame:
 
 
 def plot_branch_macs(naive: pd.DataFrame, bottleneck: pd.DataFrame, ax=None):
-    """Grouped bar chart of the ``macs`` column of two :func:`module_branch_table` results,
-    in millions of multiply-adds per image; returns the matplotlib Axes."""
+    """Grouped bar chart of the ``macs`` column of two :func:`module_branch_table` results.
+
+    Bars are in millions of multiply-adds per image.
+
+    Args:
+        naive: the branch table of the naive module.
+        bottleneck: the branch table of the module with 1x1 bottlenecks.
+        ax: matplotlib Axes to draw on (a new figure when None).
+
+    Returns:
+        The matplotlib Axes.
+    """
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -143,10 +171,17 @@ def plot_branch_macs(naive: pd.DataFrame, bottleneck: pd.DataFrame, ax=None):
 
 # ---------------------------------------------------------------- GoogLeNet
 def googlenet_module_table(model: keras.Model) -> pd.DataFrame:
-    """One row per Inception module 3a..5b of a :func:`build_googlenet` model: ``module``,
-    ``grid`` (H x W), ``in_channels``, the six filter numbers of table 1 (``1x1``,
-    ``3x3_reduce``, ``3x3``, ``5x5_reduce``, ``5x5``, ``pool_proj``), ``out_channels`` (read
-    from the built concatenation), ``params`` and ``macs`` of the module."""
+    """One row per Inception module 3a..5b of a :func:`build_googlenet` model.
+
+    Args:
+        model: a model built by :func:`helpers.architectures.inception.build_googlenet`.
+
+    Returns:
+        A DataFrame with columns ``module``, ``grid`` (H x W), ``in_channels``, the six
+        filter numbers of table 1 (``1x1``, ``3x3_reduce``, ``3x3``, ``5x5_reduce``,
+        ``5x5``, ``pool_proj``), ``out_channels`` (read from the built concatenation),
+        ``params`` and ``macs`` (per image) of the module.
+    """
     table = layer_table(model)
     rows = []
     for stage, filters in inc.GOOGLENET_MODULES.items():
@@ -171,8 +206,16 @@ def googlenet_module_table(model: keras.Model) -> pd.DataFrame:
 
 
 def params_by_prefix(model: keras.Model, prefixes: Sequence[str]) -> dict[str, int]:
-    """Parameters of the layers whose names start with each prefix, the rest as ``"main"``:
-    ``{"main": ..., prefix: ...}``; the values add up to ``model.count_params()``."""
+    """Parameters of the layers whose names start with each prefix, the rest as ``"main"``.
+
+    Args:
+        model: a built Keras model.
+        prefixes: layer-name prefixes, e.g. the auxiliary heads' names.
+
+    Returns:
+        A dict ``{"main": ..., prefix: ...}`` of ints; the values add up to
+        ``model.count_params()``.
+    """
     table = layer_table(model)
     out = {"main": 0, **dict.fromkeys(prefixes, 0)}
     for name, params in zip(table["name"], table["params"], strict=True):
@@ -183,8 +226,17 @@ def params_by_prefix(model: keras.Model, prefixes: Sequence[str]) -> dict[str, i
 
 # ---------------------------------------------------------------- factorisation
 def kernel_area(model: keras.Model, name: str) -> int:
-    """``kh * kw`` of the Conv2D ``name``: its weights per (input, output) channel pair,
-    i.e. ``kernel.size / (C_in * C_out)`` read from the built kernel."""
+    """``kh * kw`` of the Conv2D ``name``: its weights per (input, output) channel pair.
+
+    That is ``kernel.size / (C_in * C_out)``, read from the built kernel.
+
+    Args:
+        model: a built Keras model.
+        name: the name of a Conv2D layer of ``model``.
+
+    Returns:
+        ``kh * kw``, an ``int``.
+    """
     kernel = model.get_layer(name).kernel
     kh, kw, c_in, c_out = kernel.shape
     assert int(np.prod(kernel.shape)) == kh * kw * c_in * c_out
@@ -192,10 +244,19 @@ def kernel_area(model: keras.Model, name: str) -> int:
 
 
 def impulse_extent(kernels: Sequence[tuple[int, int]], size: int = 15) -> tuple[int, int]:
-    """(rows, cols) of the input region one output pixel sees through a stack of
-    convolutions with the given ``(kh, kw)`` kernels (stride 1): a single 1 in a
+    """(rows, cols) of the input region one output pixel sees through a stack of convolutions.
+
+    The convolutions have the given ``(kh, kw)`` kernels and stride 1: a single 1 in a
     ``size x size`` image is correlated with all-ones kernels in turn ("same" zero padding)
-    and the non-zero support of the result is measured."""
+    and the non-zero support of the result is measured.
+
+    Args:
+        kernels: ``(kh, kw)`` of each convolution, in pixels.
+        size: side of the test image in pixels (larger than the extent).
+
+    Returns:
+        ``(rows, cols)`` in pixels, two ints.
+    """
     image = np.zeros((size, size))
     image[size // 2, size // 2] = 1.0
     for kh, kw in kernels:
@@ -210,8 +271,9 @@ def impulse_extent(kernels: Sequence[tuple[int, int]], size: int = 15) -> tuple[
 def grid_reduction_options(
     input_shape: tuple[int, int, int] = (35, 35, 288), filters: int = 768
 ) -> pd.DataFrame:
-    """Three ways to halve the grid and widen to ``filters`` channels (figures 9 and 10 of
-    Szegedy et al. 2015), each built as a small Keras model:
+    """Three ways to halve the grid and widen to ``filters`` channels, built as small models.
+
+    Figures 9 and 10 of Szegedy et al. 2015:
 
     * "pool -> conv": 3x3/2 max pool, then a 3x3 conv with ``filters``;
     * "conv -> pool": the 3x3 conv at full resolution, then the pool;
@@ -220,9 +282,17 @@ def grid_reduction_options(
       channels ``filters - 384 - 96`` coming from the pool (``filters=768`` needs
       C = 288).
 
-    Columns: ``option``; ``after_halving``, the shape of what leaves the step that halves
-    the grid (the pool output, or the parallel block's concatenation); ``output_shape``;
-    ``macs`` per image.
+    Args:
+        input_shape: ``(H, W, C)`` of the input grid.
+        filters: output channels; must equal ``384 + 96 + C``.
+
+    Returns:
+        A DataFrame with columns ``option``; ``after_halving``, the shape of what leaves the
+        step that halves the grid (the pool output, or the parallel block's
+        concatenation); ``output_shape``; ``macs`` per image.
+
+    Raises:
+        ValueError: if ``filters != 384 + 96 + C``.
     """
     if filters - 384 - 96 != input_shape[2]:
         raise ValueError(
@@ -257,8 +327,16 @@ def grid_reduction_options(
 
 
 def stage_shapes(models: dict[str, keras.Model], names: Sequence[str]) -> pd.DataFrame:
-    """Output shape of the layer ``name`` in each model: one row per name, one column per
-    model (the dict's keys)."""
+    """Output shape of the layer ``name`` in each model.
+
+    Args:
+        models: label -> built Keras model.
+        names: layer names present in every model.
+
+    Returns:
+        A DataFrame with one row per name (index ``layer``) and one column per model (the
+        dict's keys), each cell a shape without the batch axis.
+    """
     return pd.DataFrame(
         {
             label: [tuple(model.get_layer(n).output.shape[1:]) for n in names]
@@ -269,8 +347,16 @@ def stage_shapes(models: dict[str, keras.Model], names: Sequence[str]) -> pd.Dat
 
 
 def with_commas(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``df`` for display: integer columns as strings with thousands separators
-    (``854196224`` -> ``"854,196,224"``); other columns unchanged."""
+    """A copy of ``df`` for display: integer columns as strings with thousands separators.
+
+    ``854196224`` -> ``"854,196,224"``; other columns unchanged.
+
+    Args:
+        df: any DataFrame.
+
+    Returns:
+        A new DataFrame.
+    """
     out = df.copy()
     for column in out.columns:
         if pd.api.types.is_integer_dtype(out[column]):

@@ -34,7 +34,15 @@ class DetectionSettings:
 
 
 def detection_settings(mode: RunMode) -> DetectionSettings:
-    """The experiment sizes for ``mode`` (see :func:`helpers.mode.run_mode`)."""
+    """The experiment sizes for ``mode`` (see :func:`helpers.mode.run_mode`).
+
+    Args:
+        mode: the :class:`~helpers.mode.RunMode`; fast mode runs every experiment end to end
+            on a few scenes.
+
+    Returns:
+        A :class:`DetectionSettings` (scene counts and epochs of each experiment).
+    """
     if mode.fast:
         # Every experiment runs end to end on a few scenes; most of what remains is building
         # each network's training graph (benchmarks/notebook_suite.py times the cells).

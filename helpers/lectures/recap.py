@@ -53,7 +53,18 @@ def prepare_csv_data(train_csv: str | PathLike, test_csv: str | PathLike,
 
     Reads both files, one-hot encodes the labels with ``keras.utils.to_categorical``,
     splits the training rows with ``train_test_split(test_size=val_size,
-    random_state=random_state)`` and reshapes/scales the pixels with :func:`_images`.
+    random_state=random_state)`` and reshapes/scales the pixels with
+    :func:`helpers.data.as_images`.
+
+    Args:
+        train_csv: path of ``fashion-mnist_train.csv``.
+        test_csv: path of ``fashion-mnist_test.csv``.
+        val_size: fraction of the training rows held out for validation.
+        random_state: seed of the split.
+
+    Returns:
+        :class:`~helpers.data.Splits` with float32 images ``(N, 28, 28, 1)`` in ``[0, 1]``
+        and one-hot float labels ``(N, 10)``.
     """
     data_train, data_test = pd.read_csv(train_csv), pd.read_csv(test_csv)
     x = np.array(data_train.iloc[:, 1:])
@@ -70,8 +81,20 @@ def train(model: keras.Model, data: Splits, epochs: int = 10, batch_size: int = 
           seed: int = 13, mode: RunMode | None = None) -> TrainResult:
     """Compile (Adam, categorical cross-entropy, accuracy) and fit with validation data.
 
-    ``mode`` (default: :func:`run_mode`) caps the epochs and subsamples the training
-    (``kind="train"``) and validation (``kind="eval"``) sets in fast mode.  ``verbose=0``.
+    ``mode`` caps the epochs and subsamples the training (``kind="train"``) and validation
+    (``kind="eval"``) sets in fast mode.  ``verbose=0``.
+
+    Args:
+        model: a Keras classifier with softmax outputs ``(N, 10)``.
+        data: :class:`~helpers.data.Splits` with one-hot labels.
+        epochs: epochs in full mode.
+        batch_size: images per step.
+        seed: seed of the subsets and of ``keras.utils.set_random_seed``.
+        mode: the :class:`~helpers.mode.RunMode` (default: :func:`run_mode`).
+
+    Returns:
+        :class:`TrainResult`: per-epoch history, wall-clock seconds of ``fit``, epochs run
+        and training images used.
     """
     mode = run_mode() if mode is None else mode
     x_train, y_train = mode.subset(data.x_train, data.y_train, kind="train", seed=seed)
@@ -89,8 +112,21 @@ def train(model: keras.Model, data: Splits, epochs: int = 10, batch_size: int = 
 
 def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, mode: RunMode | None = None,
              seed: int = 13, batch_size: int = 256) -> EvalResult:
-    """Test loss/accuracy of a compiled ``model`` on ``x`` ``(N, 28, 28, 1)`` and one-hot
-    ``y`` ``(N, C)`` (a fast-mode subset of them, ``kind="eval"``), plus the predictions."""
+    """Test loss/accuracy of a compiled ``model``, plus the predictions.
+
+    Args:
+        model: a compiled Keras classifier.
+        x: images ``(N, 28, 28, 1)``.
+        y: one-hot labels ``(N, C)``.
+        mode: the :class:`~helpers.mode.RunMode`; fast mode uses a subset
+            (``kind="eval"``).
+        seed: seed of the subset.
+        batch_size: images per forward pass.
+
+    Returns:
+        :class:`EvalResult`: loss, accuracy, the images used and their integer labels
+        ``y_true`` and predictions ``y_pred`` ``(n,)``.
+    """
     mode = run_mode() if mode is None else mode
     x, y = mode.subset(x, y, kind="eval", seed=seed)
     loss, accuracy = model.evaluate(x, y, batch_size=batch_size, verbose=0)
@@ -105,7 +141,16 @@ def _labels(y: np.ndarray) -> np.ndarray:
 
 
 def plot_history(history: dict[str, list[float]] | TrainResult, title: str = "") -> Figure:
-    """Training vs validation accuracy (left) and cross-entropy loss (right) per epoch."""
+    """Training vs validation accuracy (left) and cross-entropy loss (right) per epoch.
+
+    Args:
+        history: a :class:`TrainResult`, or its ``history`` dict (``loss``, ``accuracy``,
+            ``val_loss``, ``val_accuracy``).
+        title: prefix of the panel titles.
+
+    Returns:
+        The matplotlib ``Figure``.
+    """
     hist = history.history if isinstance(history, TrainResult) else history
     epochs = np.arange(1, len(hist["loss"]) + 1)
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
@@ -124,7 +169,17 @@ def plot_confusion_matrix(
     y_true: np.ndarray, y_pred: np.ndarray, class_names: tuple[str, ...] | list[str],
     title: str = "Confusion matrix",
 ) -> Figure:
-    """Counts of true class (rows) vs predicted class (columns); labels or one-hot in."""
+    """Counts of true class (rows) vs predicted class (columns).
+
+    Args:
+        y_true: labels ``(N,)`` or one-hot ``(N, C)``.
+        y_pred: labels ``(N,)`` or one-hot/probabilities ``(N, C)``.
+        class_names: the ``C`` class names.
+        title: the axes' title.
+
+    Returns:
+        The matplotlib ``Figure``.
+    """
     cm = confusion_matrix(_labels(y_true), _labels(y_pred), labels=range(len(class_names)))
     fig, ax = plt.subplots(figsize=(6.5, 5.5))
     image = ax.imshow(cm, cmap="Blues")
@@ -157,7 +212,16 @@ def _gallery(images: list[np.ndarray], titles: list[str], ncols: int, suptitle: 
 def show_class_examples(
     x: np.ndarray, y: np.ndarray, class_names: tuple[str, ...] | list[str]
 ) -> Figure:
-    """The first image of every class in ``x`` ``(N, 28, 28[, 1])``, labels or one-hot ``y``."""
+    """The first image of every class in ``x``.
+
+    Args:
+        x: images ``(N, 28, 28[, 1])``.
+        y: labels ``(N,)`` or one-hot ``(N, C)``.
+        class_names: the ``C`` class names; every class must occur in ``y``.
+
+    Returns:
+        The matplotlib ``Figure``, a grid of 5 columns.
+    """
     labels = _labels(y)
     first = [int(np.flatnonzero(labels == c)[0]) for c in range(len(class_names))]
     titles = [f"{c}: {name}" for c, name in enumerate(class_names)]
@@ -168,7 +232,18 @@ def show_misclassified(
     x: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray,
     class_names: tuple[str, ...] | list[str], n: int = 16,
 ) -> Figure:
-    """The first ``n`` images whose prediction is wrong, titled "true / predicted"."""
+    """The first ``n`` images whose prediction is wrong, titled "true / predicted".
+
+    Args:
+        x: images ``(N, 28, 28[, 1])``.
+        y_true: labels ``(N,)`` or one-hot ``(N, C)``.
+        y_pred: labels ``(N,)`` or one-hot/probabilities ``(N, C)``.
+        class_names: the ``C`` class names.
+        n: the most images shown.
+
+    Returns:
+        The matplotlib ``Figure``, a grid of 8 columns.
+    """
     t, p = _labels(y_true), _labels(y_pred)
     wrong = np.flatnonzero(t != p)[:n]
     titles = [f"true: {class_names[t[i]]}\npred: {class_names[p[i]]}" for i in wrong]

@@ -137,8 +137,22 @@ def select_classes(x: np.ndarray, y: np.ndarray, classes: tuple[int, ...],
     For every class a seeded permutation gives ``val_per_class`` validation images, then
     ``per_class`` training images (``None``: all the rest).  The two parts are disjoint.
 
+    Args:
+        x: images, uint8 ``(N, 28, 28)`` (scaled to float32 ``(N, 28, 28, 1)`` in [0, 1]) or
+            float.
+        y: labels ``(N,)``.
+        classes: distinct labels to keep, in their new order.
+        per_class: training images per class (None: all the rest), ``>= 1``.
+        val_per_class: validation images per class, ``>= 0``.
+        seed: seed of the permutations.
+
     Returns:
-        ``x_train (n, ...), y_train (n,), x_val (m, ...), y_val (m,)``, rows shuffled.
+        ``x_train (n, ...), y_train (n,), x_val (m, ...), y_val (m,)``, rows shuffled;
+        labels int32.
+
+    Raises:
+        ValueError: if ``classes`` is empty or not distinct, ``per_class < 1`` or
+            ``val_per_class < 0``, or a class has too few images.
     """
     y = np.asarray(y)
     if len(classes) == 0 or len(set(classes)) != len(classes):
@@ -179,8 +193,19 @@ def _task(data: FashionMNIST, classes: tuple[int, ...], per_class: int | None,
 
 
 def source_task(config: TransferConfig, data: FashionMNIST | None = None) -> Splits:
-    """Classes 0-4: all their training images (``config.n_source`` in fast mode) minus a
-    validation set of ``config.source_val_per_class`` per class; test = their test images."""
+    """The source task: classes 0-4 of FashionMNIST.
+
+    All their training images (``config.n_source`` in fast mode) minus a validation set of
+    ``config.source_val_per_class`` per class; test = their test images.
+
+    Args:
+        config: the :class:`TransferConfig`.
+        data: the loaded FashionMNIST (default: :func:`load_fashion_mnist`).
+
+    Returns:
+        :class:`~helpers.data.Splits` with float32 images ``(N, 28, 28, 1)`` and int32
+        labels 0-4.
+    """
     data = data or load_fashion_mnist()
     per_class = None if config.n_source is None else max(1, config.n_source // 5)
     return _task(data, SOURCE_CLASSES, per_class, config.source_val_per_class, config.n_test,
@@ -189,8 +214,23 @@ def source_task(config: TransferConfig, data: FashionMNIST | None = None) -> Spl
 
 def target_task(labels_per_class: int, config: TransferConfig,
                 data: FashionMNIST | None = None) -> Splits:
-    """Classes 5-9 relabelled 0-4 with ``labels_per_class`` training images per class, a
-    disjoint validation set of ``config.val_per_class`` per class; test = their test images."""
+    """The target task: classes 5-9 relabelled 0-4, with ``labels_per_class`` labels per class.
+
+    A disjoint validation set of ``config.val_per_class`` per class; test = their test
+    images.
+
+    Args:
+        labels_per_class: training images per class, ``>= 1``.
+        config: the :class:`TransferConfig`.
+        data: the loaded FashionMNIST (default: :func:`load_fashion_mnist`).
+
+    Returns:
+        :class:`~helpers.data.Splits` with float32 images ``(N, 28, 28, 1)`` and int32
+        labels 0-4.
+
+    Raises:
+        ValueError: if ``labels_per_class < 1`` or a class has too few images.
+    """
     if labels_per_class < 1:
         raise ValueError(f"labels_per_class must be >= 1, got {labels_per_class}")
     return _task(data or load_fashion_mnist(), TARGET_CLASSES, labels_per_class,
@@ -198,8 +238,15 @@ def target_task(labels_per_class: int, config: TransferConfig,
 
 
 def pretrain(source: Splits, config: TransferConfig) -> tuple[keras.Model, FitResult]:
-    """Train :func:`~helpers.architectures.small.build_transfer_cnn` on the source task;
-    returns the model and its :class:`FitResult`."""
+    """Train :func:`~helpers.architectures.small.build_transfer_cnn` on the source task.
+
+    Args:
+        source: the :func:`source_task` splits.
+        config: the :class:`TransferConfig`.
+
+    Returns:
+        A tuple ``(model, result)``: the trained model and its :class:`FitResult`.
+    """
     keras.utils.set_random_seed(config.seed)
     model = build_transfer_cnn(len(SOURCE_CLASSES), config.filters, config.head_units,
                                name="source_cnn")
@@ -215,7 +262,17 @@ def _fit(model: keras.Model, target: Splits, config: TransferConfig, lr: float) 
 
 
 def linear_probe_accuracy(pretrained: keras.Model, target: Splits, seed: int = 13) -> float:
-    """Test accuracy of a logistic regression on standardised ``features`` of ``pretrained``."""
+    """Test accuracy of a logistic regression on standardised ``features`` of ``pretrained``.
+
+    Args:
+        pretrained: a model built by
+            :func:`~helpers.architectures.small.build_transfer_cnn`.
+        target: the target task's splits.
+        seed: seed of the logistic regression.
+
+    Returns:
+        The test accuracy, a Python float in ``[0, 1]``.
+    """
     extract = feature_extractor(pretrained)
     f_train = extract.predict(target.x_train, batch_size=256, verbose=0)
     f_test = extract.predict(target.x_test, batch_size=256, verbose=0)
@@ -227,7 +284,17 @@ def linear_probe_accuracy(pretrained: keras.Model, target: Splits, seed: int = 1
 
 
 def run_methods(pretrained: keras.Model, target: Splits, config: TransferConfig) -> list[dict]:
-    """The five :data:`METHODS` on one target task; one dict per method."""
+    """The five :data:`METHODS` on one target task; one dict per method.
+
+    Args:
+        pretrained: the model trained on the source task.
+        target: the target task's splits.
+        config: the :class:`TransferConfig`.
+
+    Returns:
+        A list of dicts with ``method``, ``labels_per_class``, ``accuracy`` (test),
+        ``seconds`` and ``trainable_params``.
+    """
     lr, classes = config.learning_rate, len(TARGET_CLASSES)
     rows: list[dict] = []
 
@@ -259,8 +326,17 @@ def run_methods(pretrained: keras.Model, target: Splits, config: TransferConfig)
 
 def compare_methods(pretrained: keras.Model, config: TransferConfig,
                     data: FashionMNIST | None = None) -> pd.DataFrame:
-    """:func:`run_methods` for every ``config.labels_per_class``: one row per method and
-    label count (``accuracy``, ``trainable_params``, ``seconds``)."""
+    """:func:`run_methods` for every ``config.labels_per_class``.
+
+    Args:
+        pretrained: the model trained on the source task.
+        config: the :class:`TransferConfig`.
+        data: the loaded FashionMNIST (default: :func:`load_fashion_mnist`).
+
+    Returns:
+        A DataFrame with one row per method and label count (``accuracy``,
+        ``trainable_params``, ``seconds``).
+    """
     data = data or load_fashion_mnist()
     rows = [row for n in config.labels_per_class
             for row in run_methods(pretrained, target_task(n, config, data), config)]
@@ -268,7 +344,14 @@ def compare_methods(pretrained: keras.Model, config: TransferConfig,
 
 
 def accuracy_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Method (rows, in :data:`METHODS` order) x labels per class (columns) -> test accuracy."""
+    """Method (rows, in :data:`METHODS` order) x labels per class (columns) -> test accuracy.
+
+    Args:
+        runs: the DataFrame of :func:`compare_methods`.
+
+    Returns:
+        A pivoted DataFrame of test accuracies.
+    """
     table = runs.pivot(index="method", columns="labels_per_class", values="accuracy")
     return table.reindex([m for m in METHODS if m in table.index])
 
@@ -282,7 +365,15 @@ def _finish(fig: plt.Figure, ax: plt.Axes, xlabel: str, title: str) -> plt.Figur
 
 
 def plot_methods(table: pd.DataFrame, title: str = "") -> plt.Figure:
-    """Target test accuracy against labelled images per class (log x axis), one line per method."""
+    """Target test accuracy against labelled images per class (log x axis), one line per method.
+
+    Args:
+        table: the DataFrame of :func:`accuracy_table`.
+        title: the axes' title.
+
+    Returns:
+        The matplotlib ``Figure``.
+    """
     fig, ax = plt.subplots(figsize=(7, 4), dpi=90)
     for method, row in table.iterrows():
         ax.plot(row.index, 100 * row.to_numpy(), marker="o", label=method)
@@ -295,13 +386,26 @@ def plot_methods(table: pd.DataFrame, title: str = "") -> plt.Figure:
 
 def layer_transferability(pretrained: keras.Model, target: Splits, config: TransferConfig,
                           variants: tuple[str, ...] = ("retrain", "fine-tune")) -> pd.DataFrame:
-    """Freeze the first ``k`` pretrained blocks, ``k = 0..L`` (or ``config.frozen_blocks``),
-    and train the rest.
+    """Freeze the first ``k`` pretrained blocks (``k = 0..L``) and train the rest.
 
-    ``"retrain"`` (Yosinski's AnB): blocks above ``k`` are re-initialised.
-    ``"fine-tune"`` (AnB+): they keep the pretrained weights.  Both train at
-    ``config.learning_rate`` with a new head.  One row per (variant, k): ``accuracy``,
-    ``trainable_params``.
+    ``k`` runs over ``0..L``, or ``config.frozen_blocks``.  ``"retrain"`` (Yosinski's AnB):
+    blocks above ``k`` are re-initialised.  ``"fine-tune"`` (AnB+): they keep the pretrained
+    weights.  Both train at
+    ``config.learning_rate`` with a new head.
+
+    Args:
+        pretrained: the model trained on the source task.
+        target: the target task's splits.
+        config: the :class:`TransferConfig`.
+        variants: ``"retrain"`` and/or ``"fine-tune"``.
+
+    Returns:
+        A DataFrame with one row per (variant, k): ``variant``, ``frozen_blocks``,
+        ``accuracy``, ``trainable_params``.
+
+    Raises:
+        ValueError: for an unknown variant or a ``config.frozen_blocks`` entry out of
+            range.
     """
     unknown = set(variants) - {"retrain", "fine-tune"}
     if unknown:
@@ -325,7 +429,15 @@ def layer_transferability(pretrained: keras.Model, target: Splits, config: Trans
 
 
 def plot_transferability(results: pd.DataFrame, title: str = "") -> plt.Figure:
-    """Target test accuracy against the number of frozen pretrained blocks, per variant."""
+    """Target test accuracy against the number of frozen pretrained blocks, per variant.
+
+    Args:
+        results: the DataFrame of :func:`layer_transferability`.
+        title: the axes' title.
+
+    Returns:
+        The matplotlib ``Figure``.
+    """
     fig, ax = plt.subplots(figsize=(6, 3.8), dpi=90)
     for variant, part in results.groupby("variant", sort=False):
         ax.plot(part["frozen_blocks"], 100 * part["accuracy"], marker="o",
@@ -369,11 +481,16 @@ def _download_weights(timeout: float) -> str:
 
 
 def try_imagenet_mobilenet_v2(timeout: float = 5.0) -> keras.Model | None:
-    """``keras.applications.MobileNetV2(weights="imagenet")`` (``(N, 224, 224, 3) ->
-    (N, 1000)``) when its weights are cached or downloadable, else None.
+    """``keras.applications.MobileNetV2(weights="imagenet")`` when its weights can be had.
 
-    Never raises and never writes to stderr; when it returns None it prints one line saying
-    why and how to get the weights.
+    The model maps ``(N, 224, 224, 3) -> (N, 1000)``.  Never raises and never writes to
+    stderr; when it returns None it prints one line saying why and how to get the weights.
+
+    Args:
+        timeout: seconds to wait for the download server (connection probe and download).
+
+    Returns:
+        The model when its weights are cached or downloadable, else None.
     """
     sink = io.StringIO()
     try:

@@ -46,47 +46,123 @@ def _check_alpha(alpha: float | Array, name: str) -> None:
 
 
 def sigmoid(x: Array) -> Array:
-    """Logistic sigmoid ``1 / (1 + exp(-x))``, in ``(0, 1)``; overflow-free for any ``x``."""
+    """Logistic sigmoid ``1 / (1 + exp(-x))``, in ``(0, 1)``; overflow-free for any ``x``.
+
+    Args:
+        x: pre-activations, any shape (e.g. ``(N, D)`` or ``(N, H, W, C)``), real values;
+            converted to a float64 array.
+
+    Returns:
+        ``sigmoid(x)``, a float64 array of the shape of ``x``, values in ``(0, 1)``.
+    """
     x = np.asarray(x, dtype=float)
     e = np.exp(-np.abs(x))  # in (0, 1]: never overflows
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def sigmoid_grad(x: Array) -> Array:
-    """``sigmoid'(x) = s (1 - s)``: at most 0.25 (at 0), vanishing for large ``|x|``."""
+    """Derivative of the sigmoid, ``sigmoid'(x) = s (1 - s)``.
+
+    At most 0.25 (at 0), vanishing for large ``|x|``.
+
+    Args:
+        x: pre-activations, any shape (e.g. ``(N, D)`` or ``(N, H, W, C)``), real values;
+            converted to a float64 array.
+
+    Returns:
+        ``sigmoid'(x)``, a float64 array of the shape of ``x``, values in ``(0, 0.25]``.
+    """
     s = sigmoid(x)
     return s * (1.0 - s)
 
 
 def tanh(x: Array) -> Array:
-    """Hyperbolic tangent, in ``(-1, 1)``, zero-centred."""
+    """Hyperbolic tangent, in ``(-1, 1)``, zero-centred.
+
+    Args:
+        x: pre-activations, any shape (e.g. ``(N, D)`` or ``(N, H, W, C)``), real values;
+            converted to a float64 array.
+
+    Returns:
+        ``tanh(x)``, a float64 array of the shape of ``x``.
+    """
     return np.tanh(np.asarray(x, dtype=float))
 
 
 def tanh_grad(x: Array) -> Array:
-    """``tanh'(x) = 1 - tanh(x)^2``: 1 at 0, vanishing for large ``|x|``."""
+    """Derivative of tanh, ``tanh'(x) = 1 - tanh(x)^2``: 1 at 0, vanishing for large ``|x|``.
+
+    Args:
+        x: pre-activations, any shape (e.g. ``(N, D)`` or ``(N, H, W, C)``), real values;
+            converted to a float64 array.
+
+    Returns:
+        ``tanh'(x)``, a float64 array of the shape of ``x``, values in ``(0, 1]``.
+    """
     return 1.0 - np.tanh(np.asarray(x, dtype=float)) ** 2
 
 
 def relu(x: Array) -> Array:
-    """Rectified linear unit ``max(0, x)``."""
+    """Rectified linear unit ``max(0, x)``.
+
+    Args:
+        x: pre-activations, any shape (e.g. ``(N, D)`` or ``(N, H, W, C)``), real values;
+            converted to a float64 array.
+
+    Returns:
+        ``relu(x)``, a float64 array of the shape of ``x``.
+    """
     return np.maximum(np.asarray(x, dtype=float), 0.0)
 
 
 def relu_grad(x: Array) -> Array:
-    """1 for ``x > 0``, else 0 (also at 0): a unit that is never positive gets no gradient."""
+    """Derivative of the ReLU: 1 for ``x > 0``, else 0 (also at 0).
+
+    A unit that is never positive gets no gradient.
+
+    Args:
+        x: pre-activations, any shape (e.g. ``(N, D)`` or ``(N, H, W, C)``), real values.
+
+    Returns:
+        ``relu'(x)``, a float64 array of 0s and 1s of the shape of ``x``.
+    """
     return (np.asarray(x) > 0).astype(float)
 
 
 def leaky_relu(x: Array, alpha: float = 0.01) -> Array:
-    """Leaky ReLU: ``x`` for ``x > 0``, ``alpha x`` otherwise (fixed small slope ``alpha``)."""
+    """Leaky ReLU: ``x`` for ``x > 0``, ``alpha x`` otherwise (fixed small slope ``alpha``).
+
+    Args:
+        x: pre-activations, any shape (e.g. ``(N, D)`` or ``(N, H, W, C)``), real values;
+            converted to a float64 array.
+        alpha: the slope for ``x <= 0``, a float ``>= 0``.
+
+    Returns:
+        ``leaky_relu(x)``, a float64 array of the shape of ``x``.
+
+    Raises:
+        ValueError: if ``alpha < 0``.
+    """
     _check_alpha(alpha, "alpha")
     x = np.asarray(x, dtype=float)
     return np.where(x > 0, x, alpha * x)
 
 
 def leaky_relu_grad(x: Array, alpha: float = 0.01) -> Array:
-    """1 for ``x > 0``, ``alpha`` otherwise: never exactly 0, so units cannot die."""
+    """Derivative of the leaky ReLU: 1 for ``x > 0``, ``alpha`` otherwise.
+
+    Never exactly 0 (for ``alpha > 0``), so units cannot die.
+
+    Args:
+        x: pre-activations, any shape (e.g. ``(N, D)`` or ``(N, H, W, C)``), real values.
+        alpha: the slope for ``x <= 0``, a float ``>= 0``.
+
+    Returns:
+        ``leaky_relu'(x)``, a float64 array of the shape of ``x``.
+
+    Raises:
+        ValueError: if ``alpha < 0``.
+    """
     _check_alpha(alpha, "alpha")
     return np.where(np.asarray(x) > 0, 1.0, alpha)
 
@@ -94,8 +170,18 @@ def leaky_relu_grad(x: Array, alpha: float = 0.01) -> Array:
 def prelu(x: Array, alpha: float | Array = 0.25) -> Array:
     """Parametric ReLU (He et al., 2015): a leaky ReLU whose slope ``alpha`` is *learned*.
 
-    ``alpha`` is a scalar or an array broadcastable to ``x`` (e.g. one slope per channel,
-    shape ``(C,)`` for ``x`` of shape ``(N, H, W, C)``); 0.25 is He et al.'s initial value.
+    Args:
+        x: pre-activations, any shape (e.g. ``(N, D)`` or ``(N, H, W, C)``), real values;
+            converted to a float64 array.
+        alpha: the slope for ``x <= 0``, ``>= 0``: a scalar or an array broadcastable to
+            ``x`` (e.g. one slope per channel, shape ``(C,)`` for ``x`` of shape
+            ``(N, H, W, C)``); 0.25 is He et al.'s initial value.
+
+    Returns:
+        ``prelu(x)``, a float64 array of the shape of ``x``.
+
+    Raises:
+        ValueError: if any ``alpha < 0``.
     """
     _check_alpha(alpha, "alpha")
     x = np.asarray(x, dtype=float)
@@ -103,33 +189,87 @@ def prelu(x: Array, alpha: float | Array = 0.25) -> Array:
 
 
 def prelu_grad(x: Array, alpha: float | Array = 0.25) -> Array:
-    """``d prelu / dx``: 1 for ``x > 0``, ``alpha`` otherwise.  (The gradient with respect to
-    ``alpha`` itself, used to learn it, is ``min(x, 0)``.)"""
+    """Derivative ``d prelu / dx``: 1 for ``x > 0``, ``alpha`` otherwise.
+
+    (The gradient with respect to ``alpha`` itself, used to learn it, is ``min(x, 0)``.)
+
+    Args:
+        x: pre-activations, any shape (e.g. ``(N, D)`` or ``(N, H, W, C)``), real values;
+            converted to a float64 array.
+        alpha: the slope for ``x <= 0``, ``>= 0``: a scalar or an array broadcastable to
+            ``x`` (e.g. shape ``(C,)`` for ``x`` of shape ``(N, H, W, C)``).
+
+    Returns:
+        ``prelu'(x)``, a float64 array of the shape of ``x``.
+
+    Raises:
+        ValueError: if any ``alpha < 0``.
+    """
     _check_alpha(alpha, "alpha")
     x = np.asarray(x, dtype=float)
     return np.where(x > 0, 1.0, np.broadcast_to(alpha, x.shape).astype(float))
 
 
 def softplus(x: Array) -> Array:
-    """Softplus ``log(1 + exp(x))``: a smooth ReLU, > 0 everywhere; overflow-free."""
+    """Softplus ``log(1 + exp(x))``: a smooth ReLU, > 0 everywhere; overflow-free.
+
+    Args:
+        x: pre-activations, any shape (e.g. ``(N, D)`` or ``(N, H, W, C)``), real values;
+            converted to a float64 array.
+
+    Returns:
+        ``softplus(x)``, a float64 array of the shape of ``x``, values ``> 0``.
+    """
     return np.logaddexp(0.0, np.asarray(x, dtype=float))
 
 
 def softplus_grad(x: Array) -> Array:
-    """``softplus'(x) = sigmoid(x)``: some gradient for every input."""
+    """Derivative of softplus, ``softplus'(x) = sigmoid(x)``: some gradient for every input.
+
+    Args:
+        x: pre-activations, any shape (e.g. ``(N, D)`` or ``(N, H, W, C)``), real values.
+
+    Returns:
+        ``softplus'(x)``, a float64 array of the shape of ``x``, values in ``(0, 1)``.
+    """
     return sigmoid(x)
 
 
 def elu(x: Array, alpha: float = 1.0) -> Array:
-    """Exponential linear unit: ``x`` for ``x > 0``, ``alpha (exp(x) - 1)`` otherwise
-    (saturates at ``-alpha``; smooth at 0 when ``alpha = 1``)."""
+    """Exponential linear unit: ``x`` for ``x > 0``, ``alpha (exp(x) - 1)`` otherwise.
+
+    Saturates at ``-alpha``; smooth at 0 when ``alpha = 1``.
+
+    Args:
+        x: pre-activations, any shape (e.g. ``(N, D)`` or ``(N, H, W, C)``), real values;
+            converted to a float64 array.
+        alpha: the saturation value for ``x -> -inf`` is ``-alpha``; a float ``>= 0``.
+
+    Returns:
+        ``elu(x)``, a float64 array of the shape of ``x``.
+
+    Raises:
+        ValueError: if ``alpha < 0``.
+    """
     _check_alpha(alpha, "alpha")
     x = np.asarray(x, dtype=float)
     return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0)))
 
 
 def elu_grad(x: Array, alpha: float = 1.0) -> Array:
-    """1 for ``x > 0``, ``alpha exp(x)`` otherwise."""
+    """Derivative of the ELU: 1 for ``x > 0``, ``alpha exp(x)`` otherwise.
+
+    Args:
+        x: pre-activations, any shape (e.g. ``(N, D)`` or ``(N, H, W, C)``), real values;
+            converted to a float64 array.
+        alpha: the ELU's ``alpha``, a float ``>= 0``.
+
+    Returns:
+        ``elu'(x)``, a float64 array of the shape of ``x``.
+
+    Raises:
+        ValueError: if ``alpha < 0``.
+    """
     _check_alpha(alpha, "alpha")
     x = np.asarray(x, dtype=float)
     return np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0.0)))
@@ -157,30 +297,43 @@ def maxout(z: Array, pieces: int, axis: int = -1) -> Array:
     """Maxout: the maximum over groups of ``pieces`` consecutive values along ``axis``.
 
     Args:
-        z: pre-activations; ``axis`` has length ``units * pieces``, unit ``i``'s pieces at
-            positions ``i * pieces ... (i + 1) * pieces - 1`` (e.g. a dense layer with
-            ``units * pieces`` outputs, shape ``(N, units * pieces)``).
-        pieces: ``k``, the number of affine pieces per unit (``k = 2`` with one piece fixed
-            at 0 is a ReLU).
-        axis: the axis holding the pieces.
+        z: pre-activations, float; ``axis`` has length ``units * pieces``, unit ``i``'s
+            pieces at positions ``i * pieces ... (i + 1) * pieces - 1`` (e.g. a dense layer
+            with ``units * pieces`` outputs, shape ``(N, units * pieces)``).
+        pieces: ``k``, the number of affine pieces per unit, a positive int (``k = 2`` with
+            one piece fixed at 0 is a ReLU).
+        axis: the axis holding the pieces (negative values count from the end).
 
     Returns:
-        ``z`` with ``axis`` shrunk to ``units``.
+        A float64 array: ``z`` with ``axis`` shrunk to ``units``, e.g. ``(N, units)``.
+
+    Raises:
+        ValueError: if ``pieces`` is not a positive int, ``z`` is a scalar, or the length of
+            ``axis`` is not a multiple of ``pieces``.
     """
     grouped, piece_axis = _pieces_view(z, pieces, axis)
     return grouped.max(axis=piece_axis)
 
 
 def maxout_backward(z: Array, upstream: Array, pieces: int, axis: int = -1) -> Array:
-    """Gradient of ``sum(upstream * maxout(z))`` with respect to ``z``: each unit's upstream
-    gradient goes to its winning piece (the first one on a tie), the others get 0.
+    """Gradient of ``sum(upstream * maxout(z))`` with respect to ``z``.
+
+    Each unit's upstream gradient goes to its winning piece (the first one on a tie), the
+    others get 0, as in max pooling.
 
     Args:
-        z: the forward input, as for :func:`maxout`.
-        upstream: gradient with respect to the output, shape of ``maxout(z, pieces, axis)``.
+        z: the forward input, as for :func:`maxout`, e.g. ``(N, units * pieces)``.
+        upstream: gradient with respect to the output, shape of
+            ``maxout(z, pieces, axis)``, e.g. ``(N, units)``.
+        pieces: ``k``, the number of affine pieces per unit, a positive int.
+        axis: the axis of ``z`` holding the pieces.
 
     Returns:
-        an array shaped like ``z``.
+        The gradient with respect to ``z``, a float64 array shaped like ``z``.
+
+    Raises:
+        ValueError: for a bad ``z`` or ``pieces`` (as :func:`maxout`), or if ``upstream``
+            does not have the shape of ``maxout(z, pieces, axis)``.
     """
     grouped, piece_axis = _pieces_view(z, pieces, axis)
     upstream = np.asarray(upstream, dtype=float)
@@ -198,15 +351,30 @@ MAXOUT_UNIT_PIECES: tuple[tuple[float, float], ...] = ((-0.5, -0.5), (0.25, 0.0)
 
 
 def maxout_unit(x: Array) -> Array:
-    """A maxout unit with one input and the pieces :data:`MAXOUT_UNIT_PIECES`:
-    ``max_j (w_j x + b_j)``, a convex piecewise-linear function (for plotting)."""
+    """A one-input maxout unit with the three pieces :data:`MAXOUT_UNIT_PIECES`.
+
+    Computes ``max_j (w_j x + b_j)``, a convex piecewise-linear function (for plotting).
+
+    Args:
+        x: inputs, any shape, real values.
+
+    Returns:
+        The unit's outputs, a float64 array of the shape of ``x``.
+    """
     x = np.asarray(x, dtype=float)
     z = np.stack([w * x + b for w, b in MAXOUT_UNIT_PIECES], axis=-1)
     return maxout(z, len(MAXOUT_UNIT_PIECES), axis=-1).reshape(x.shape)
 
 
 def maxout_unit_grad(x: Array) -> Array:
-    """Derivative of :func:`maxout_unit`: the slope ``w_j`` of the winning piece."""
+    """Derivative of :func:`maxout_unit`: the slope ``w_j`` of the winning piece.
+
+    Args:
+        x: inputs, any shape, real values.
+
+    Returns:
+        The slopes, a float64 array of the shape of ``x``.
+    """
     x = np.asarray(x, dtype=float)
     z = np.stack([w * x + b for w, b in MAXOUT_UNIT_PIECES], axis=-1)
     slopes = np.array([w for w, _ in MAXOUT_UNIT_PIECES])
@@ -246,8 +414,21 @@ def _lookup(name: str) -> tuple[Activation, Activation]:
 
 
 def numeric_derivative(f: Activation, x: Array, h: float = 1e-5) -> Array:
-    """Central difference ``(f(x + h) - f(x - h)) / 2h``, error ``O(h^2)`` where ``f`` is
-    smooth on ``[x - h, x + h]``."""
+    """Central difference ``(f(x + h) - f(x - h)) / 2h`` of an elementwise function.
+
+    The error is ``O(h^2)`` where ``f`` is smooth on ``[x - h, x + h]``.
+
+    Args:
+        f: an elementwise function of a float array, e.g. :func:`relu`.
+        x: points, any shape, real values.
+        h: the step, a float ``> 0``.
+
+    Returns:
+        The numeric derivative at ``x``, a float array of the shape of ``x``.
+
+    Raises:
+        ValueError: if ``h <= 0``.
+    """
     if h <= 0:
         raise ValueError(f"h must be > 0, got {h}")
     x = np.asarray(x, dtype=float)
@@ -264,16 +445,19 @@ def check_derivatives(names: Sequence[str] | None = None, x: Array | None = None
 
     Args:
         names: activations of :data:`ACTIVATIONS` (default: all).
-        x: points to check (default: 2,001 points in ``[-5, 5]``); points closer than
-            ``margin`` to a kink (:data:`KINKS`) are left out.
+        x: points to check, any shape (flattened; default: 2,001 points in ``[-5, 5]``).
         h: step of the central difference.
+        margin: points closer than ``margin`` to a kink (:data:`KINKS`) are left out.
         seed: seed of the random maxout input of the last row.
 
     Returns:
-        one row per activation (index ``name``): ``points`` checked and the
-        ``max relative error`` ``|a - n| / max(|a|, |n|)``.  A last row ``maxout (k=3)``
-        checks :func:`maxout_backward` on random ``(8, 4 * 3)`` inputs against the
-        numeric gradient of ``sum(upstream * maxout(z))``.
+        A DataFrame with one row per activation (index ``name``): ``points`` checked and
+        the ``max relative error`` ``|a - n| / max(|a|, |n|)``.  A last row
+        ``maxout (k=3)`` checks :func:`maxout_backward` on random ``(8, 4 * 3)`` inputs
+        against the numeric gradient of ``sum(upstream * maxout(z))``.
+
+    Raises:
+        ValueError: if a name is not in :data:`ACTIVATIONS`.
     """
     names = list(ACTIVATIONS) if names is None else list(names)
     x = np.linspace(-5.0, 5.0, 2001) if x is None else np.asarray(x, dtype=float).ravel()
@@ -304,8 +488,18 @@ def check_derivatives(names: Sequence[str] | None = None, x: Array | None = None
 
 def plot_activations(names: Sequence[str] | None = None,
                      x: Array | None = None) -> plt.Figure:
-    """Two panels: the activations ``f(x)`` (left) and their derivatives ``f'(x)`` (right),
-    one line per name in :data:`ACTIVATIONS` (default: all), ``x`` in ``[-4, 4]``."""
+    """Plot activations ``f(x)`` (left panel) and their derivatives ``f'(x)`` (right panel).
+
+    Args:
+        names: activations of :data:`ACTIVATIONS`, one line each (default: all).
+        x: the points to plot, a 1-D array (default: 801 points in ``[-4, 4]``).
+
+    Returns:
+        The matplotlib ``Figure``, two panels side by side.
+
+    Raises:
+        ValueError: if ``names`` is empty or holds a name not in :data:`ACTIVATIONS`.
+    """
     names = list(ACTIVATIONS) if names is None else list(names)
     if not names:
         raise ValueError("names is empty: pass at least one activation name")
@@ -336,8 +530,17 @@ def _is_relu(layer: keras.layers.Layer) -> bool:
 
 
 def relu_layers(model: keras.Model) -> list[str]:
-    """Names of the layers of ``model`` whose output is a ReLU: ``Dense``/``Conv*`` with
-    ``activation="relu"``, ``Activation("relu")`` and plain ``ReLU()`` layers."""
+    """Names of the layers of ``model`` whose output is a plain ReLU (``max(0, x)``).
+
+    These are ``Dense``/``Conv*`` layers with ``activation="relu"``, ``Activation("relu")``
+    and plain ``ReLU()`` layers (no ``max_value``, slope or threshold).
+
+    Args:
+        model: a Keras model.
+
+    Returns:
+        The layer names, a list of str, in the order of ``model.layers``.
+    """
     return [layer.name for layer in model.layers if _is_relu(layer)]
 
 
@@ -351,12 +554,18 @@ def dead_relu_fraction(model: keras.Model, x: Array, layer_names: Sequence[str] 
 
     Args:
         model: a built single-input Keras model (functional, or Sequential with an Input).
-        x: inputs, shaped as the model expects, e.g. ``(N, 28, 28, 1)``.
+        x: inputs, shaped as the model expects, e.g. ``(N, 28, 28, 1)``; ``N >= 1``.
         layer_names: ReLU layers to inspect (default: all, see :func:`relu_layers`).
-        batch_size: images per forward pass.
+        batch_size: images per forward pass, ``>= 1``.
 
     Returns:
-        one row per layer: ``layer``, ``units``, ``dead`` (count), ``fraction`` (dead/units).
+        A DataFrame with one row per layer: ``layer``, ``units``, ``dead`` (count),
+        ``fraction`` (dead/units).
+
+    Raises:
+        ValueError: if ``batch_size < 1``, ``x`` is empty, the model has no defined inputs
+            or more than one, a name in ``layer_names`` is not a (ReLU) layer of the model,
+            or the model has no ReLU layers.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")

@@ -60,6 +60,11 @@ def classic_kernels() -> dict[str, np.ndarray]:
     identity minus that Laplacian, ``"sharpen"`` (sum 1).  ``"sobel x"`` is not on the slide:
     it is not symmetric under a 180 degree rotation, so it tells convolution and
     cross-correlation apart.
+
+    Returns:
+        A dict name -> float64 kernel of shape ``(3, 3)``: ``"identity"``, ``"edge"``,
+        ``"laplacian (slide: sharpen)"``, ``"sharpen"``, ``"box blur"``,
+        ``"gaussian blur"``, ``"sobel x"``.
     """
     identity = np.zeros((3, 3))
     identity[1, 1] = 1.0
@@ -149,17 +154,26 @@ def im2col(x: Any, kh: int, kw: int, stride: int = 1,
            padding: Padding = "valid") -> tuple[np.ndarray, tuple[int, int]]:
     """Rearrange every receptive field of ``x`` into one row of a matrix.
 
+    Each input pixel appears in up to ``kh * kw`` rows: memory is traded for one big matrix
+    product.
+
     Args:
-        x: images ``(N, H, W, C)``.
-        kh, kw: kernel height and width (pixels).
+        x: images ``(N, H, W, C)``, real numbers (converted to float64).
+        kh: kernel height (pixels).
+        kw: kernel width (pixels).
         stride: step between neighbouring windows (pixels), the same along both axes.
-        padding: ``"valid"``, ``"same"`` or an int.
+        padding: ``"valid"``, ``"same"`` or an int (zeros on every side).
 
     Returns:
-        ``(cols, (out_h, out_w))`` with ``cols`` of shape ``(N * out_h * out_w, kh * kw * C)``;
-        row ``(n * out_h + i) * out_w + j`` holds the window of output pixel ``(n, i, j)``,
-        flattened in the order ``(kh, kw, C)`` of ``w.reshape(-1, C_out)``.  Each input pixel
-        appears in up to ``kh * kw`` rows: memory is traded for one big matrix product.
+        A tuple ``(cols, (out_h, out_w))`` with ``cols`` float64 of shape
+        ``(N * out_h * out_w, kh * kw * C)``; row ``(n * out_h + i) * out_w + j`` holds the
+        window of output pixel ``(n, i, j)``, flattened in the order ``(kh, kw, C)`` of
+        ``w.reshape(-1, C_out)``.
+
+    Raises:
+        ValueError: if ``x`` is not 4-D, or the sizes do not fit (see
+            :func:`helpers.arithmetic.conv_arithmetic.conv_output_size`).
+        TypeError: if ``x`` is not real-valued, or a size is not an int.
     """
     a = _nhwc(x)
     windows, oh, ow = _windows(a, kh, kw, stride, padding)
@@ -170,8 +184,20 @@ def conv2d_im2col(x: Any, w: Any, b: Any = None, stride: int = 1,
                   padding: Padding = "valid") -> np.ndarray:
     """Cross-correlation as one matrix product: ``im2col(x) @ w.reshape(-1, C_out) + b``.
 
-    ``x``: ``(N, H, W, C_in)``; ``w``: ``(kh, kw, C_in, C_out)``; ``b``: ``(C_out,)`` or None.
-    Returns float64 ``(N, out_h, out_w, C_out)``, what ``tf.nn.conv2d`` returns.
+    Args:
+        x: images ``(N, H, W, C_in)``, real numbers.
+        w: kernel ``(kh, kw, C_in, C_out)``, as in Keras.
+        b: biases ``(C_out,)``, or None for none.
+        stride: step (pixels), both axes.
+        padding: ``"valid"``, ``"same"`` or an int (zeros on every side).
+
+    Returns:
+        Float64 ``(N, out_h, out_w, C_out)``, what ``tf.nn.conv2d`` returns.
+
+    Raises:
+        ValueError: if ``x`` or ``w`` is not 4-D, ``w``'s ``C_in`` differs from ``x``'s
+            ``C``, ``b`` is not ``(C_out,)``, or the sizes do not fit.
+        TypeError: if ``x`` is not real-valued, or a size is not an int.
     """
     a = _nhwc(x)
     k = _kernel(w, a.shape[3])
@@ -183,8 +209,25 @@ def conv2d_im2col(x: Any, w: Any, b: Any = None, stride: int = 1,
 
 def conv2d_naive(x: Any, w: Any, b: Any = None, stride: int = 1,
                  padding: Padding = "valid") -> np.ndarray:
-    """The same as :func:`conv2d_im2col`, written as the textbook's loops over every image,
-    output row, output column and filter (slow: one small dot product per output value)."""
+    """The same as :func:`conv2d_im2col`, written as the textbook's loops.
+
+    Loops over every image, output row, output column and filter (slow: one small dot
+    product per output value).
+
+    Args:
+        x: images ``(N, H, W, C_in)``, real numbers.
+        w: kernel ``(kh, kw, C_in, C_out)``, as in Keras.
+        b: biases ``(C_out,)``, or None for none.
+        stride: step (pixels), both axes.
+        padding: ``"valid"``, ``"same"`` or an int (zeros on every side).
+
+    Returns:
+        Float64 ``(N, out_h, out_w, C_out)``.
+
+    Raises:
+        ValueError: as :func:`conv2d_im2col`.
+        TypeError: as :func:`conv2d_im2col`.
+    """
     a = _nhwc(x)
     k = _kernel(w, a.shape[3])
     kh, kw, _, filters = k.shape
@@ -204,9 +247,23 @@ def conv2d_naive(x: Any, w: Any, b: Any = None, stride: int = 1,
 
 
 def filter_image(image: Any, kernel: Any, mode: str = "same") -> np.ndarray:
-    """Filter a grey ``(H, W)`` or colour ``(H, W, C)`` image with a 2-D ``kernel (kh, kw)``,
-    each channel on its own, by cross-correlation with zero padding (``mode`` ``"same"``
-    keeps ``H x W``, ``"valid"`` shrinks it).  Returns float64 in the image's units."""
+    """Filter a grey or colour image with a 2-D kernel, each channel on its own.
+
+    Cross-correlation with zero padding.
+
+    Args:
+        image: a grey ``(H, W)`` or colour ``(H, W, C)`` image, real values.
+        kernel: a 2-D filter ``(kh, kw)``.
+        mode: ``"same"`` keeps ``H x W``, ``"valid"`` shrinks it to
+            ``(H - kh + 1, W - kw + 1)``.
+
+    Returns:
+        Float64 ``(H', W')`` or ``(H', W', C)``, in the image's units.
+
+    Raises:
+        ValueError: if ``image`` is not 2-D or 3-D, ``kernel`` is not 2-D, ``mode`` is not
+            ``"same"``/``"valid"``, or the kernel is larger than the image (``"valid"``).
+    """
     img = np.asarray(image)
     if img.ndim not in (2, 3):
         raise ValueError(f"image must be (H, W) or (H, W, C), got shape {img.shape}")
@@ -228,8 +285,20 @@ def filter_image(image: Any, kernel: Any, mode: str = "same") -> np.ndarray:
 def pool2d(x: Any, size: int = 2, stride: int | None = None, kind: str = "max") -> np.ndarray:
     """Max or average pooling with ``size x size`` windows and no padding.
 
-    ``x``: ``(N, H, W, C)``, or one map ``(H, W)`` (then ``(out_h, out_w)`` is returned);
-    ``stride`` defaults to ``size`` (Keras' default); each channel is pooled on its own.
+    Each channel is pooled on its own.
+
+    Args:
+        x: ``(N, H, W, C)``, or one map ``(H, W)``.
+        size: the window side (pixels).
+        stride: the step (pixels); defaults to ``size`` (Keras' default).
+        kind: ``"max"`` or ``"avg"``.
+
+    Returns:
+        Float64 ``(N, out_h, out_w, C)``, or ``(out_h, out_w)`` for a single map.
+
+    Raises:
+        ValueError: if ``kind`` is not ``"max"``/``"avg"``, ``x`` is neither 2-D nor 4-D, or
+            the window does not fit.
     """
     if kind not in ("max", "avg"):
         raise ValueError(f"kind must be 'max' or 'avg', got {kind!r}")
@@ -242,18 +311,53 @@ def pool2d(x: Any, size: int = 2, stride: int | None = None, kind: str = "max") 
 
 
 def nhwc_to_nchw(x: Any) -> np.ndarray:
-    """``(N, H, W, C)`` -> ``(N, C, H, W)`` (channels-last to channels-first)."""
+    """Channels-last to channels-first: ``(N, H, W, C)`` -> ``(N, C, H, W)``.
+
+    Args:
+        x: a batch ``(N, H, W, C)``, real numbers.
+
+    Returns:
+        A float64 array ``(N, C, H, W)``.
+
+    Raises:
+        ValueError: if ``x`` is not 4-D.
+        TypeError: if ``x`` is not real-valued.
+    """
     return np.transpose(_nhwc(x), (0, 3, 1, 2))
 
 
 def nchw_to_nhwc(x: Any) -> np.ndarray:
-    """``(N, C, H, W)`` -> ``(N, H, W, C)`` (channels-first to channels-last)."""
+    """Channels-first to channels-last: ``(N, C, H, W)`` -> ``(N, H, W, C)``.
+
+    Args:
+        x: a batch ``(N, C, H, W)``, real numbers.
+
+    Returns:
+        A float64 array ``(N, H, W, C)``.
+
+    Raises:
+        ValueError: if ``x`` is not 4-D.
+        TypeError: if ``x`` is not real-valued.
+    """
     return np.transpose(_nhwc(x, "x (N, C, H, W)"), (0, 2, 3, 1))
 
 
 def top_k_classes(scores: Any, k: int) -> np.ndarray:
-    """Indices ``(N, k)`` of the k highest scores per row, best first (ties: lower index
-    first, the rule of :func:`helpers.arithmetic.conv_arithmetic.top_k_accuracy`)."""
+    """Indices of the ``k`` highest scores per row, best first.
+
+    Ties: lower index first, the rule of
+    :func:`helpers.arithmetic.conv_arithmetic.top_k_accuracy`.
+
+    Args:
+        scores: ``(N, C)`` probabilities or logits.
+        k: how many classes per row, ``1 <= k <= C``.
+
+    Returns:
+        An int array ``(N, k)`` of class indices.
+
+    Raises:
+        ValueError: if ``scores`` is not 2-D or ``k`` is outside ``[1, C]``.
+    """
     s = np.asarray(scores, dtype=np.float64)
     if s.ndim != 2 or not 1 <= k <= s.shape[1]:
         raise ValueError(f"need scores (N, C) and 1 <= k <= C, got shape {s.shape} and k={k}")
@@ -261,8 +365,19 @@ def top_k_classes(scores: Any, k: int) -> np.ndarray:
 
 
 def mlp_weights(layer_sizes: Sequence[int], use_bias: bool = False) -> int:
-    """Weights of a fully connected net with these layer widths (input first), e.g. the
-    slide's ``(128 * 128 * 3, 16 * 16 * 36, 10)``; biases only if ``use_bias``."""
+    """Weights of a fully connected net with these layer widths (input first).
+
+    Args:
+        layer_sizes: the widths, input first, e.g. the slide's
+            ``(128 * 128 * 3, 16 * 16 * 36, 10)``; at least two.
+        use_bias: count the biases too.
+
+    Returns:
+        The number of weights, an int.
+
+    Raises:
+        ValueError: if fewer than two widths are given.
+    """
     if len(layer_sizes) < 2:
         raise ValueError(f"need at least an input and an output width, got {list(layer_sizes)}")
     pairs = zip(layer_sizes[:-1], layer_sizes[1:], strict=True)
@@ -272,11 +387,28 @@ def mlp_weights(layer_sizes: Sequence[int], use_bias: bool = False) -> int:
 def mlp_vs_conv_parameters(input_shape: tuple[int, int, int], kernel_size: int, filters: int,
                            stride: int = 1, padding: Padding = "valid",
                            use_bias: bool = False) -> dict[str, int]:
-    """Weights needed to produce the same output volume ``(H', W', filters)`` from
-    ``input_shape`` ``(H, W, C)`` three ways: ``"fully connected"`` (every output value sees
-    every input value), ``"locally connected"`` (each output value sees only its
-    ``k x k x C`` window, with its own weights) and ``"convolution"`` (the same window
-    weights shared by all positions)."""
+    """Weights needed to produce one output volume three ways.
+
+    The output volume is ``(H', W', filters)`` from ``input_shape`` ``(H, W, C)``:
+    ``"fully connected"`` (every output value sees every input value), ``"locally
+    connected"`` (each output value sees only its ``k x k x C`` window, with its own weights)
+    and ``"convolution"`` (the same window weights shared by all positions).
+
+    Args:
+        input_shape: ``(H, W, C)``, pixels and channels, without the batch axis.
+        kernel_size: the side ``k`` of the square window (pixels).
+        filters: output channels.
+        stride: step (pixels).
+        padding: ``"valid"``, ``"same"`` or an int.
+        use_bias: count one bias per output value (per filter for the convolution).
+
+    Returns:
+        A dict ``{"fully connected": int, "locally connected": int, "convolution": int}``.
+
+    Raises:
+        ValueError: if the window does not fit the input (see
+            :func:`helpers.arithmetic.conv_arithmetic.conv_output_shape`).
+    """
     oh, ow, f = conv_output_shape(input_shape, filters, kernel_size, stride, padding)
     n_in, n_out = int(np.prod(input_shape)), oh * ow * f
     window = kernel_size * kernel_size * input_shape[2]
@@ -289,8 +421,20 @@ def mlp_vs_conv_parameters(input_shape: tuple[int, int, int], kernel_size: int, 
 
 def conv_shape_table(cases: Sequence[tuple[int, int, int, Padding]],
                      filters: int = 4) -> pd.DataFrame:
-    """For each ``(input size, kernel, stride, padding)``: the output size from the formula
-    and the output shape of a real ``keras.layers.Conv2D`` applied to zeros ``(1, n, n, 1)``."""
+    """Output sizes from the formula next to those of a real ``keras.layers.Conv2D``.
+
+    Each case is applied as a ``Conv2D(filters, kernel, strides, padding)`` to zeros
+    ``(1, n, n, 1)``.
+
+    Args:
+        cases: ``(input size n, kernel, stride, padding)`` tuples, sizes in pixels.
+        filters: the layer's output channels.
+
+    Returns:
+        A DataFrame with one row per case: ``input`` (``"nxn"``), ``kernel``, ``stride``,
+        ``padding``, ``formula`` (the output size) and ``Keras output`` (the shape
+        ``(H', W', filters)``).
+    """
     rows = []
     for n, k, s, pad in cases:
         layer = keras.layers.Conv2D(filters, k, strides=s, padding=pad)
@@ -301,7 +445,17 @@ def conv_shape_table(cases: Sequence[tuple[int, int, int, Padding]],
 
 
 def best_time(fn: Callable[..., Any], *args: Any, repeat: int = 3, **kwargs: Any) -> float:
-    """Shortest wall-clock time in seconds of ``repeat`` calls ``fn(*args, **kwargs)``."""
+    """Shortest wall-clock time of ``repeat`` calls ``fn(*args, **kwargs)``.
+
+    Args:
+        fn: the function to time.
+        *args: its positional arguments.
+        repeat: the number of calls.
+        **kwargs: its keyword arguments.
+
+    Returns:
+        The shortest time, in seconds, a float.
+    """
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -316,8 +470,16 @@ def best_time(fn: Callable[..., Any], *args: Any, repeat: int = 3, **kwargs: Any
 
 
 def plot_kernels(kernels: Mapping[str, np.ndarray]) -> plt.Figure:
-    """One heat map per 2-D kernel with its weights written in (red > 0, blue < 0),
-    titled with the name and the sum of the weights."""
+    """One heat map per 2-D kernel with its weights written in (red > 0, blue < 0).
+
+    Each panel is titled with the name and the sum of the weights.
+
+    Args:
+        kernels: name -> 2-D kernel ``(kh, kw)``, e.g. :func:`classic_kernels`.
+
+    Returns:
+        The matplotlib ``Figure``, one panel per kernel in a row.
+    """
     fig, axes = plt.subplots(1, len(kernels), figsize=(2.1 * len(kernels), 2.5), dpi=90,
                              squeeze=False)
     for ax, (name, k) in zip(axes[0], kernels.items(), strict=True):
@@ -335,10 +497,20 @@ def plot_kernels(kernels: Mapping[str, np.ndarray]) -> plt.Figure:
 
 def plot_filtered(images: Mapping[str, np.ndarray],
                   kernels: Mapping[str, np.ndarray]) -> plt.Figure:
-    """Grid: one row per grey image, one column per kernel, each panel the filtered image
-    (:func:`filter_image`, ``"same"``).  Kernels whose weights sum to 1 are drawn on the
-    input's grey scale (values outside it clipped); the others give signed maps, drawn
-    symmetric around 0 (mid-grey) up to the 99th percentile of ``|output|``."""
+    """Grid of filtered images: one row per grey image, one column per kernel.
+
+    Each panel is the filtered image (:func:`filter_image`, ``"same"``).  Kernels whose
+    weights sum to 1 are drawn on the input's grey scale (values outside it clipped); the
+    others give signed maps, drawn symmetric around 0 (mid-grey) up to the 99th percentile
+    of ``|output|``.
+
+    Args:
+        images: name -> grey image ``(H, W)``.
+        kernels: name -> 2-D kernel ``(kh, kw)``.
+
+    Returns:
+        The matplotlib ``Figure``.
+    """
     fig, axes = plt.subplots(len(images), len(kernels), squeeze=False, dpi=90,
                              figsize=(1.9 * len(kernels), 2.0 * len(images) + 0.4))
     for r, (iname, img) in enumerate(images.items()):
@@ -365,7 +537,16 @@ def plot_filtered(images: Mapping[str, np.ndarray],
 
 def plot_images(images: Mapping[str, np.ndarray], title: str = "") -> plt.Figure:
     """A row of grey maps ``(H, W)`` with pixel axes, each titled with its name and size.
-    Maps of different sizes are drawn at the same width, so coarser ones look blockier."""
+
+    Maps of different sizes are drawn at the same width, so coarser ones look blockier.
+
+    Args:
+        images: name -> grey map ``(H, W)``.
+        title: the figure's title.
+
+    Returns:
+        The matplotlib ``Figure``.
+    """
     fig, axes = plt.subplots(1, len(images), figsize=(2.6 * len(images), 3.0), dpi=90,
                              squeeze=False)
     for ax, (name, img) in zip(axes[0], images.items(), strict=True):

@@ -48,13 +48,35 @@ SCHEMES: dict[str, str] = {
 
 
 def check_scheme(scheme: str) -> None:
+    """Check that ``scheme`` is a known initialisation scheme.
+
+    Args:
+        scheme: a key of :data:`SCHEMES` (``"zero"``, ``"small"``, ``"xavier"``,
+            ``"glorot"``, ``"he"``).
+
+    Raises:
+        ValueError: if ``scheme`` is not a key of :data:`SCHEMES`.
+    """
     if scheme not in SCHEMES:
         raise ValueError(f"unknown initialisation scheme {scheme!r}: choose from "
                          f"{list(SCHEMES)}")
 
 
 def init_std(scheme: str, n_in: int, n_out: int) -> float:
-    """Standard deviation of the Gaussian weights of a ``(n_in, n_out)`` layer."""
+    """Standard deviation of the Gaussian weights of a ``(n_in, n_out)`` layer under ``scheme``.
+
+    Args:
+        scheme: a key of :data:`SCHEMES` (``"zero"``, ``"small"``, ``"xavier"``,
+            ``"glorot"``, ``"he"``).
+        n_in: fan-in, the number of inputs of the layer, ``>= 1``.
+        n_out: fan-out, the number of units of the layer, ``>= 1``.
+
+    Returns:
+        ``sqrt(Var(W))``, a Python float (0.0 for ``"zero"``).
+
+    Raises:
+        ValueError: if ``scheme`` is unknown or ``n_in`` or ``n_out`` is ``< 1``.
+    """
     check_scheme(scheme)
     if n_in < 1 or n_out < 1:
         raise ValueError(f"n_in and n_out must be >= 1 (fan-in and fan-out of the layer), "
@@ -66,9 +88,21 @@ def init_std(scheme: str, n_in: int, n_out: int) -> float:
 
 def init_weights(scheme: str, n_in: int, n_out: int,
                  rng: np.random.Generator | int | None = 0) -> np.ndarray:
-    """Weights ``(n_in, n_out)``, Gaussian with mean 0 and :func:`init_std`'s std (float64).
+    """Gaussian weights of a dense layer, mean 0 and :func:`init_std`'s standard deviation.
 
-    ``rng`` is a numpy ``Generator`` or a seed."""
+    Args:
+        scheme: a key of :data:`SCHEMES` (``"zero"``, ``"small"``, ``"xavier"``,
+            ``"glorot"``, ``"he"``).
+        n_in: fan-in, ``>= 1``.
+        n_out: fan-out, ``>= 1``.
+        rng: a numpy ``Generator`` (used, and advanced, as it is) or a seed for a new one.
+
+    Returns:
+        A float64 array of shape ``(n_in, n_out)`` (all zeros for ``"zero"``).
+
+    Raises:
+        ValueError: as :func:`init_std`.
+    """
     std = init_std(scheme, n_in, n_out)
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     return rng.normal(0.0, std, size=(n_in, n_out)) if std > 0 else np.zeros((n_in, n_out))
@@ -81,13 +115,18 @@ def forward_activations(scheme: str, activation: str, n_layers: int = 10, width:
     Args:
         scheme: a key of :data:`SCHEMES`.
         activation: a key of :data:`helpers.nn.activations.ACTIVATIONS` (``"tanh"``, ``"relu"``..).
-        n_layers: depth.
-        width: units of every layer (the input has ``width`` features too).
-        batch: number of input examples.
+        n_layers: depth, ``>= 1``.
+        width: units of every layer (the input has ``width`` features too), ``>= 1``.
+        batch: number of input examples, ``>= 1``.
         seed: seed of the inputs and the weights.
 
     Returns:
-        the ``n_layers`` activations (after the nonlinearity), each float32 ``(batch, width)``.
+        A list of the ``n_layers`` activations (after the nonlinearity), each float32
+        ``(batch, width)``.
+
+    Raises:
+        ValueError: if ``scheme`` or ``activation`` is unknown, or ``n_layers``, ``width`` or
+            ``batch`` is ``< 1``.
     """
     check_scheme(scheme)
     if activation not in ACTIVATIONS:
@@ -109,8 +148,23 @@ def forward_activations(scheme: str, activation: str, n_layers: int = 10, width:
 def forward_activation_stats(scheme: str, activation: str, n_layers: int = 10,
                              width: int = 500, batch: int = 1000,
                              seed: int = 0) -> pd.DataFrame:
-    """Per layer (1-based index ``layer``) of :func:`forward_activations`: ``mean``, ``std``
-    and ``fraction zero`` (exactly 0) of the activations."""
+    """Per-layer statistics of the activations of :func:`forward_activations`.
+
+    Args:
+        scheme: a key of :data:`SCHEMES`.
+        activation: a key of :data:`helpers.nn.activations.ACTIVATIONS`.
+        n_layers: depth.
+        width: units of every layer.
+        batch: number of input examples.
+        seed: seed of the inputs and the weights.
+
+    Returns:
+        A DataFrame with one row per layer (1-based index ``layer``) and the columns
+        ``mean``, ``std`` and ``fraction zero`` (exactly 0) of the activations.
+
+    Raises:
+        ValueError: as :func:`forward_activations`.
+    """
     acts = forward_activations(scheme, activation, n_layers, width, batch, seed)
     return pd.DataFrame({
         "layer": np.arange(1, n_layers + 1),
@@ -127,16 +181,28 @@ def plot_activation_histograms(activation: str,
                                bins: int = 40) -> plt.Figure:
     """A grid of histograms of the activations: one row per scheme, one column per layer.
 
-    Args:
-        activation: ``"tanh"``, ``"relu"``, ... (see :func:`forward_activations`).
-        schemes: the rows.
-        layers: 1-based layers to show (default: all ``n_layers``).
-
     Every panel shows its layer's standard deviation.  All panels share one x range
     (``[-1, 1]`` for tanh; for other activations from the 0.5th to the 99.5th percentile of
     all values), so collapsing activations pile up in a single bin.  Other than for tanh,
     exact zeros (ReLU's switched-off units) are left out of the histograms but counted in
     the std and in the panel's ``zero`` fraction.
+
+    Args:
+        activation: ``"tanh"``, ``"relu"``, ... (see :func:`forward_activations`).
+        schemes: the rows, keys of :data:`SCHEMES`.
+        layers: 1-based layers to show, the columns (default: all ``n_layers``).
+        n_layers: depth of the network (as :func:`forward_activations`).
+        width: units of every layer.
+        batch: number of input examples.
+        seed: seed of the inputs and the weights.
+        bins: histogram bins per panel.
+
+    Returns:
+        The matplotlib ``Figure``.
+
+    Raises:
+        ValueError: if ``schemes`` is empty, ``layers`` is empty or has a layer outside
+            ``[1, n_layers]``, or as :func:`forward_activations`.
     """
     if not schemes:
         raise ValueError("schemes is empty: pass at least one initialisation scheme")
@@ -178,8 +244,21 @@ def plot_activation_histograms(activation: str,
 
 
 def keras_initializer(scheme: str, seed: int | None = None) -> keras.initializers.Initializer:
-    """The Keras initialiser of a scheme (Gaussian, as in :func:`init_weights`; Keras'
-    ``GlorotNormal``/``HeNormal`` would truncate at 2 std)."""
+    """The Keras kernel initialiser of a scheme.
+
+    Gaussian, as in :func:`init_weights` (Keras' ``GlorotNormal``/``HeNormal`` would truncate
+    at 2 std): ``Zeros``, ``RandomNormal(0, 0.01)`` or an untruncated ``VarianceScaling``.
+
+    Args:
+        scheme: a key of :data:`SCHEMES`.
+        seed: seed of the initialiser (None: not seeded).
+
+    Returns:
+        A ``keras.initializers.Initializer``.
+
+    Raises:
+        ValueError: if ``scheme`` is unknown.
+    """
     check_scheme(scheme)
     if scheme == "zero":
         return keras.initializers.Zeros()
@@ -193,9 +272,26 @@ def keras_initializer(scheme: str, seed: int | None = None) -> keras.initializer
 def build_mlp(scheme: str, hidden: Sequence[int] = (64, 64), activation: str = "sigmoid",
               input_shape: tuple[int, ...] = (28, 28, 1), n_classes: int = 10,
               seed: int = 0) -> keras.Model:
-    """An MLP ``Flatten -> Dense(h, activation) ... -> Dense(n_classes, softmax)`` whose
-    every kernel is initialised with ``scheme`` (biases 0).  Layers are named ``hidden1``,
-    ``hidden2``, ..., ``output``."""
+    """An MLP ``Flatten -> Dense(h, activation) ... -> Dense(n_classes, softmax)``.
+
+    Every kernel is initialised with ``scheme`` (biases 0).  Layers are named ``hidden1``,
+    ``hidden2``, ..., ``output``.
+
+    Args:
+        scheme: a key of :data:`SCHEMES`.
+        hidden: the widths of the hidden layers.
+        activation: the hidden layers' Keras activation name.
+        input_shape: the shape of one input, e.g. ``(28, 28, 1)`` (pixels, channels).
+        n_classes: the number of output classes.
+        seed: seed of the initialisers (hidden layer ``i`` uses ``seed + i``).
+
+    Returns:
+        An uncompiled ``keras.Model`` named ``mlp_<scheme>``,
+        ``(batch, *input_shape) -> (batch, n_classes)``.
+
+    Raises:
+        ValueError: if ``scheme`` is unknown.
+    """
     x = inputs = keras.Input(input_shape)
     x = keras.layers.Flatten()(x)
     for i, units in enumerate(hidden, start=1):
@@ -209,8 +305,19 @@ def build_mlp(scheme: str, hidden: Sequence[int] = (64, 64), activation: str = "
 def distinct_columns(w: np.ndarray, atol: float = 0.0) -> int:
     """Number of different columns (hidden units) of a kernel ``(n_in, n_out)``.
 
-    Columns within ``atol`` (max absolute difference) of an earlier representative are
-    the same unit; ``atol = 0`` compares exactly."""
+    Columns within ``atol`` (max absolute difference) of an earlier representative are the
+    same unit; ``atol = 0`` compares exactly.
+
+    Args:
+        w: a dense kernel, shape ``(n_in, n_out)``.
+        atol: the tolerance, in the units of the weights.
+
+    Returns:
+        The number of distinct columns, an int in ``[1, n_out]`` (0 if ``n_out = 0``).
+
+    Raises:
+        ValueError: if ``w`` is not 2-D.
+    """
     w = np.asarray(w)
     if w.ndim != 2:
         raise ValueError(f"w must be a 2-D kernel (n_in, n_out), got shape {w.shape}")

@@ -12,8 +12,23 @@ KINDS = ("batch", "layer", "instance", "group")
 
 
 def norm_group_ids(kind: str, n: int, c: int, groups: int = 1) -> np.ndarray:
-    """An ``(n, c)`` integer array: entries with the same id are normalised together
-    (share one mean and variance) by normalisation ``kind``."""
+    """Which entries of an ``(N, C)`` picture share one mean and variance under ``kind``.
+
+    Args:
+        kind: the normalisation, one of ``"batch"``, ``"layer"``, ``"instance"``,
+            ``"group"``.
+        n: the number of examples ``N``.
+        c: the number of channels ``C``.
+        groups: the number of channel groups ``G`` (group norm only); must divide ``c``.
+
+    Returns:
+        An ``(n, c)`` integer array: entries with the same id are normalised together
+        (share one mean and variance) by normalisation ``kind``.
+
+    Raises:
+        ValueError: if ``kind`` is unknown, or for group norm if ``groups < 1`` or ``groups``
+            does not divide ``c``.
+    """
     examples, channels = np.meshgrid(np.arange(n), np.arange(c), indexing="ij")
     if kind == "batch":
         return channels
@@ -29,9 +44,23 @@ def norm_group_ids(kind: str, n: int, c: int, groups: int = 1) -> np.ndarray:
 
 
 def plot_norm_groups(n: int = 4, c: int = 6, groups: int = 3) -> plt.Figure:
-    """Four panels (batch, layer, instance, group norm), each an n x c grid coloured by
+    """Plot the four normalisations' statistic groups side by side (Wu and He, figure 2).
+
+    Four panels (batch, layer, instance, group norm), each an ``n x c`` grid coloured by
     :func:`norm_group_ids`; the cells sharing statistics with example 0, channel 0 are
-    outlined."""
+    outlined.
+
+    Args:
+        n: the number of examples ``N`` (rows).
+        c: the number of channels ``C`` (columns).
+        groups: the number of groups ``G`` of the group-norm panel; must divide ``c``.
+
+    Returns:
+        The matplotlib ``Figure``.
+
+    Raises:
+        ValueError: if ``groups < 1`` or ``groups`` does not divide ``c``.
+    """
     fig, axes = plt.subplots(1, 4, figsize=(12, 3.2), dpi=90)
     for ax, kind in zip(axes, KINDS, strict=True):
         ids = norm_group_ids(kind, n, c, groups)

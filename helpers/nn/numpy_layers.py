@@ -31,14 +31,24 @@ def _check_mode(mode: object, where: str) -> str:
 
 # --------------------------------------------------------------------------------- dropout
 def dropout_forward(x: np.ndarray, dropout_param: dict[str, Any]) -> tuple[np.ndarray, Cache]:
-    """Inverted dropout.  ``x``: any shape -> ``out``: same shape.
-
-    ``dropout_param``: ``p`` (keep probability, 0 < p <= 1), ``mode`` (``"train"``/``"test"``)
-    and optionally ``seed`` (an int: the same mask on every call; without one every call
-    draws a new mask).
+    """Inverted dropout forward pass.
 
     In training each unit is kept with probability ``p`` and the kept ones are divided by
     ``p``, so that ``E[out] = x`` and test mode is the identity (nothing to rescale).
+
+    Args:
+        x: the input, an array of any shape, e.g. ``(N, D)``.
+        dropout_param: a dict with ``p`` (keep probability, ``0 < p <= 1``), ``mode``
+            (``"train"``/``"test"``) and optionally ``seed`` (an int: the same mask on every
+            call; without one every call draws a new mask).
+
+    Returns:
+        A tuple ``(out, cache)``: ``out`` of the same shape and dtype as ``x`` and the
+        ``cache`` for :func:`dropout_backward` (``dropout_param`` and the mask, ``None`` in
+        test mode).
+
+    Raises:
+        ValueError: if ``mode`` is not ``"train"``/``"test"`` or ``p`` is not in ``(0, 1]``.
     """
     p, mode = dropout_param.get("p"), _check_mode(dropout_param.get("mode"), "dropout_forward")
     if not isinstance(p, int | float) or not 0 < p <= 1:
@@ -51,8 +61,18 @@ def dropout_forward(x: np.ndarray, dropout_param: dict[str, Any]) -> tuple[np.nd
 
 
 def dropout_backward(dout: np.ndarray, cache: Cache) -> np.ndarray:
-    """``dout``: upstream gradient, shape of ``x`` -> ``dx``, same shape.  The gradient flows
-    only through the kept units, scaled by the same ``1/p`` (it *is* the mask)."""
+    """Backward pass of inverted dropout.
+
+    The gradient flows only through the kept units, scaled by the same ``1/p`` (it *is* the
+    mask); in test mode ``dx = dout``.
+
+    Args:
+        dout: the upstream gradient, the shape of ``x``, e.g. ``(N, D)``.
+        cache: the cache returned by :func:`dropout_forward`.
+
+    Returns:
+        ``dx``, the gradient with respect to ``x``, of the same shape.
+    """
     dropout_param, mask = cache
     return dout if dropout_param["mode"] == "test" else dout * mask
 
@@ -67,12 +87,30 @@ def _running_stats(bn_param: dict[str, Any], d: int, dtype: np.dtype) -> tuple[n
 
 def batchnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
                       bn_param: dict[str, Any]) -> tuple[np.ndarray, Cache]:
-    """Batch normalisation of ``x`` ``(N, D)`` -> ``out`` ``(N, D)``.
+    """Batch normalisation forward pass, ``x`` ``(N, D)`` -> ``out`` ``(N, D)``.
 
     Train mode: normalise with the mini-batch mean and (biased, 1/N) variance, then update
     ``running_mean = momentum * running_mean + (1 - momentum) * mean`` and the same for the
     variance, in ``bn_param``.  Test mode: normalise with the stored running statistics; no
     batch statistics are used, so one example's output does not depend on the others.
+
+    Args:
+        x: the activations of a fully connected layer, shape ``(N, D)``.
+        gamma: the scale, shape ``(D,)``.
+        beta: the shift, shape ``(D,)``.
+        bn_param: a dict with ``mode`` (``"train"``/``"test"``) and optionally ``eps``
+            (default 1e-5), ``momentum`` (default 0.9), ``running_mean`` and
+            ``running_var`` (shape ``(D,)``; zeros and ones when absent).  Updated in place
+            in train mode.
+
+    Returns:
+        A tuple ``(out, cache)``: ``out`` of shape ``(N, D)`` and the ``cache`` for
+        :func:`batchnorm_backward` / :func:`batchnorm_backward_alt`.
+
+    Raises:
+        ValueError: if ``mode`` is not ``"train"``/``"test"``, or ``x`` is not 2-D with
+            ``gamma`` and ``beta`` of shape ``(D,)`` (for ``(N, H, W, C)`` use
+            :func:`spatial_batchnorm_forward`).
     """
     mode = _check_mode(bn_param.get("mode"), "batchnorm_forward")
     if x.ndim != 2 or gamma.shape != (x.shape[1],) or beta.shape != (x.shape[1],):
@@ -99,11 +137,19 @@ def batchnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
 
 
 def batchnorm_backward(dout: np.ndarray, cache: Cache) -> tuple[np.ndarray, ...]:
-    """Backward pass through the staged graph of :func:`batchnorm_forward`, one step at a
-    time in reverse.  ``dout`` ``(N, D)`` -> ``(dx (N, D), dgamma (D,), dbeta (D,))``.
+    """Backward pass of batch normalisation through the staged graph, step by step in reverse.
 
-    Unlike the seed's printed version (which unpacks 11 names from a cache of 12 and then
-    uses ``invvar``, which it never unpacked), every cached value is unpacked by name.
+    Follows the steps of :func:`batchnorm_forward` one at a time.  Unlike the seed's printed
+    version (which unpacks 11 names from a cache of 12 and then uses ``invvar``, which it
+    never unpacked), every cached value is unpacked by name.  A test-mode cache gives the
+    gradients of the per-feature affine map ``gamma / sqrt(running_var + eps)``.
+
+    Args:
+        dout: the upstream gradient, shape ``(N, D)``.
+        cache: the cache returned by :func:`batchnorm_forward`.
+
+    Returns:
+        A tuple ``(dx, dgamma, dbeta)`` of shapes ``(N, D)``, ``(D,)``, ``(D,)``.
     """
     if cache[0] == "test":
         return _batchnorm_backward_test(dout, cache)
@@ -124,11 +170,18 @@ def batchnorm_backward(dout: np.ndarray, cache: Cache) -> tuple[np.ndarray, ...]
 
 
 def batchnorm_backward_alt(dout: np.ndarray, cache: Cache) -> tuple[np.ndarray, ...]:
-    """The same gradients in closed form (the staged graph simplified on paper)::
+    """Backward pass of batch normalisation in closed form (the staged graph simplified on paper).
 
         dx = gamma / (N * sqrt(var + eps)) * (N * dout - sum(dout) - x_hat * sum(dout * x_hat))
 
-    ``dout`` ``(N, D)`` -> ``(dx (N, D), dgamma (D,), dbeta (D,))``."""
+    Args:
+        dout: the upstream gradient, shape ``(N, D)``.
+        cache: the cache returned by :func:`batchnorm_forward`.
+
+    Returns:
+        A tuple ``(dx, dgamma, dbeta)`` of shapes ``(N, D)``, ``(D,)``, ``(D,)``, the same
+        as :func:`batchnorm_backward`.
+    """
     if cache[0] == "test":
         return _batchnorm_backward_test(dout, cache)
     _, _, _, _, invvar, x_hat, gamma, _ = cache
@@ -147,8 +200,24 @@ def _batchnorm_backward_test(dout: np.ndarray, cache: Cache) -> tuple[np.ndarray
 
 def spatial_batchnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
                               bn_param: dict[str, Any]) -> tuple[np.ndarray, Cache]:
-    """BatchNormalization after a convolution: ``x`` ``(N, H, W, C)`` -> ``(N, H, W, C)``; each
-    channel is normalised over the ``N * H * W`` positions (``gamma``, ``beta``: ``(C,)``)."""
+    """BatchNormalization after a convolution: ``x`` ``(N, H, W, C)`` -> ``(N, H, W, C)``.
+
+    Each channel is normalised over the ``N * H * W`` positions, by
+    :func:`batchnorm_forward` on ``x`` reshaped to ``(N * H * W, C)``.
+
+    Args:
+        x: a convolutional feature map, shape ``(N, H, W, C)`` (channels last).
+        gamma: the scale, shape ``(C,)``.
+        beta: the shift, shape ``(C,)``.
+        bn_param: as for :func:`batchnorm_forward` (running statistics of shape ``(C,)``).
+
+    Returns:
+        A tuple ``(out, cache)``: ``out`` of shape ``(N, H, W, C)`` and the ``cache`` for
+        :func:`spatial_batchnorm_backward`.
+
+    Raises:
+        ValueError: if ``x`` is not 4-D, or as :func:`batchnorm_forward`.
+    """
     if x.ndim != 4:
         raise ValueError(f"spatial_batchnorm_forward expects (N, H, W, C), got {x.shape}")
     out, cache = batchnorm_forward(x.reshape(-1, x.shape[-1]), gamma, beta, bn_param)
@@ -156,7 +225,15 @@ def spatial_batchnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray
 
 
 def spatial_batchnorm_backward(dout: np.ndarray, cache: Cache) -> tuple[np.ndarray, ...]:
-    """``dout`` ``(N, H, W, C)`` -> ``(dx (N, H, W, C), dgamma (C,), dbeta (C,))``."""
+    """Backward pass of :func:`spatial_batchnorm_forward`.
+
+    Args:
+        dout: the upstream gradient, shape ``(N, H, W, C)``.
+        cache: the cache returned by :func:`spatial_batchnorm_forward`.
+
+    Returns:
+        A tuple ``(dx, dgamma, dbeta)`` of shapes ``(N, H, W, C)``, ``(C,)``, ``(C,)``.
+    """
     shape, inner = cache
     dx, dgamma, dbeta = batchnorm_backward_alt(dout.reshape(-1, shape[-1]), inner)
     return dx.reshape(shape), dgamma, dbeta
@@ -168,10 +245,25 @@ NORM_AXES = {"batch": (0, 1, 2), "layer": (1, 2, 3), "instance": (1, 2)}
 
 
 def normalise(x: np.ndarray, kind: str, groups: int = 1, eps: float = 1e-5) -> np.ndarray:
-    """Normalise ``x`` ``(N, H, W, C)`` to zero mean, unit variance over the axes of ``kind``:
+    """Normalise ``x`` ``(N, H, W, C)`` to zero mean, unit variance over the axes of ``kind``.
+
     ``"batch"`` (per channel, over N, H, W), ``"layer"`` (per example, over H, W, C),
     ``"instance"`` (per example and channel, over H, W) or ``"group"`` (per example and group
-    of ``C // groups`` channels, over H, W and the group).  No gamma/beta.  Same shape out."""
+    of ``C // groups`` channels, over H, W and the group).  No gamma/beta.
+
+    Args:
+        x: a feature map, shape ``(N, H, W, C)`` (channels last).
+        kind: ``"batch"``, ``"layer"``, ``"instance"`` or ``"group"``.
+        groups: the number of channel groups ``G`` for ``"group"``; must divide ``C``.
+        eps: added to the variance before the square root.
+
+    Returns:
+        The normalised array, same shape ``(N, H, W, C)``.
+
+    Raises:
+        ValueError: if ``x`` is not 4-D, ``kind`` is unknown, or for ``"group"`` if
+            ``groups < 1`` or does not divide ``C``.
+    """
     if x.ndim != 4:
         raise ValueError(f"normalise expects an (N, H, W, C) tensor, got shape {x.shape}")
     if kind == "group":
@@ -192,14 +284,30 @@ def normalise(x: np.ndarray, kind: str, groups: int = 1, eps: float = 1e-5) -> n
 def fold_batchnorm(kernel: np.ndarray, bias: np.ndarray | None, gamma: np.ndarray,
                    beta: np.ndarray, mean: np.ndarray, var: np.ndarray,
                    eps: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
-    """Fold an inference-mode BatchNormalization into the convolution (or dense layer) before
-    it (seed 004, algorithm 2, step 11): ``BN(conv(x)) = conv'(x)`` with
+    """Fold an inference-mode BatchNormalization into the convolution (or dense layer) before it.
+
+    Seed 004, algorithm 2, step 11: ``BN(conv(x)) = conv'(x)`` with
 
         scale   = gamma / sqrt(var + eps)                  (C_out,)
         kernel' = kernel * scale   (over the last axis: (kh, kw, C_in, C_out) or (D_in, D_out))
         bias'   = (bias - mean) * scale + beta             (C_out,)
 
-    ``bias`` None means the convolution has no bias.  ``eps`` defaults to Keras' 1e-3."""
+    Args:
+        kernel: the layer's weights, shape ``(kh, kw, C_in, C_out)`` or ``(D_in, D_out)``.
+        bias: the layer's bias, shape ``(C_out,)``, or None if the layer has no bias.
+        gamma: BN scale, shape ``(C_out,)``.
+        beta: BN shift, shape ``(C_out,)``.
+        mean: BN moving mean, shape ``(C_out,)``.
+        var: BN moving variance, shape ``(C_out,)``.
+        eps: BN epsilon; defaults to Keras' 1e-3.
+
+    Returns:
+        A tuple ``(kernel', bias')`` of the shapes of ``kernel`` and ``(C_out,)``.
+
+    Raises:
+        ValueError: if ``gamma``, ``beta``, ``mean`` or ``var`` does not have shape
+            ``(C_out,)``.
+    """
     c_out = kernel.shape[-1]
     for name, value in (("gamma", gamma), ("beta", beta), ("mean", mean), ("var", var)):
         if np.shape(value) != (c_out,):

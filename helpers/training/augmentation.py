@@ -23,8 +23,18 @@ SHEAR_UNITS = ("degrees", "radians")
 
 
 def seed_shear_radians(unit: str = "degrees") -> float:
-    """The seed's ``shear_range=0.3`` as an angle in radians, read in ``unit``: ``"degrees"``
-    (Keras >= 2.1.3, ±0.3°: practically no shear) or ``"radians"`` (older Keras, ±17.2°)."""
+    """The seed's ``shear_range=0.3`` as an angle in radians, read in ``unit``.
+
+    Args:
+        unit: ``"degrees"`` (Keras >= 2.1.3, ±0.3°: practically no shear) or ``"radians"``
+            (older Keras, ±17.2°).
+
+    Returns:
+        The shear range in radians, a float.
+
+    Raises:
+        ValueError: if ``unit`` is not one of :data:`SHEAR_UNITS`.
+    """
     if unit not in SHEAR_UNITS:
         raise ValueError(f"shear unit must be one of {SHEAR_UNITS}, got {unit!r}")
     return float(np.deg2rad(SEED_SHEAR)) if unit == "degrees" else SEED_SHEAR
@@ -89,14 +99,29 @@ class RandomAffine(layers.Layer):
 
 def seed_augmentation(fused: bool = True, fill_mode: str = "nearest", seed: int = 13,
                       shear_unit: str = "degrees") -> keras.Sequential:
-    """The seed's ImageDataGenerator(rotation_range=8, width/height_shift_range=0.08,
-    shear_range=0.3, zoom_range=0.08) as a Keras 3 ``Sequential``: rotation ±8°, shifts ±8 %,
-    centred shear ±0.3 read in ``shear_unit`` (default degrees, as Keras >= 2.1.3 did; see
-    :func:`seed_shear_radians`), independent height/width zoom in [0.92, 1.08], ``fill_mode``
-    nearest (ImageDataGenerator's default).  ``fused=True``: one :class:`RandomAffine` (one
-    interpolation, as ImageDataGenerator); ``fused=False``: ``RandomRotation(8/360)``,
-    ``RandomTranslation``, a shear-only :class:`RandomAffine`, ``RandomZoom`` (four
-    interpolations).  Shape and dtype kept; identity with ``training=False``."""
+    """The seed's ImageDataGenerator as a Keras 3 ``Sequential``.
+
+    ImageDataGenerator(rotation_range=8, width/height_shift_range=0.08, shear_range=0.3,
+    zoom_range=0.08): rotation ±8°, shifts ±8 %, centred shear ±0.3 read in ``shear_unit``,
+    independent height/width zoom in [0.92, 1.08].  Shape and dtype kept; identity with
+    ``training=False``.
+
+    Args:
+        fused: one :class:`RandomAffine` (one interpolation, as ImageDataGenerator); False:
+            ``RandomRotation(8/360)``, ``RandomTranslation``, a shear-only
+            :class:`RandomAffine`, ``RandomZoom`` (four interpolations).
+        fill_mode: how pixels outside the image are filled; ``"nearest"`` is
+            ImageDataGenerator's default.
+        seed: seed of the random layers.
+        shear_unit: ``"degrees"`` (default, as Keras >= 2.1.3 did) or ``"radians"``; see
+            :func:`seed_shear_radians`.
+
+    Returns:
+        A ``keras.Sequential``, ``(B, H, W, C) -> (B, H, W, C)``.
+
+    Raises:
+        ValueError: if ``shear_unit`` is unknown.
+    """
     shear = seed_shear_radians(shear_unit)
     if fused:
         return keras.Sequential([RandomAffine(SEED_ROTATION_DEGREES, SEED_SHIFT, shear,
@@ -112,7 +137,15 @@ def seed_augmentation(fused: bool = True, fill_mode: str = "nearest", seed: int 
 
 
 def transformation_layers(seed: int = 13) -> dict[str, layers.Layer]:
-    """One random layer per transformation of the lecture, strong enough to see on 28x28."""
+    """One random layer per transformation of the lecture, strong enough to see on 28x28.
+
+    Args:
+        seed: seed of every random layer.
+
+    Returns:
+        A dict label -> Keras layer: rotation, shift, horizontal flip, shear, zoom,
+        brightness, contrast and :func:`seed_augmentation`.
+    """
     kw = {"fill_mode": "constant", "seed": seed}
     return {
         "rotation ±20°": layers.RandomRotation(20 / 360, **kw),
@@ -127,7 +160,16 @@ def transformation_layers(seed: int = 13) -> dict[str, layers.Layer]:
 
 
 def augmentation_grid(image: np.ndarray, named: dict[str, layers.Layer], n: int = 5) -> Figure:
-    """Rows: one transformation each; columns: the original, then ``n`` random draws."""
+    """Rows: one transformation each; columns: the original, then ``n`` random draws.
+
+    Args:
+        image: one image ``(28, 28, 1)`` (or ``(28, 28)``), float in ``[0, 1]``.
+        named: label -> random Keras layer, e.g. :func:`transformation_layers`.
+        n: random draws per transformation.
+
+    Returns:
+        The matplotlib ``Figure``, ``len(named)`` rows by ``n + 1`` columns.
+    """
     fig, axes = plt.subplots(len(named), n + 1, figsize=(1.2 * (n + 1), 1.25 * len(named)),
                              squeeze=False)
     for row, (name, layer) in zip(axes, named.items(), strict=True):
@@ -146,9 +188,22 @@ def augmentation_grid(image: np.ndarray, named: dict[str, layers.Layer], n: int 
 
 def offline_augment(x: np.ndarray, y: np.ndarray, k: int, augmenter: layers.Layer,
                     batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
-    """Pre-augmentation: the ``N`` originals followed by ``k - 1`` augmented copies:
-    ``(k N, H, W, C)`` float32 images (copy ``j`` in rows ``j N ... (j + 1) N - 1``) and the
-    labels ``y`` repeated ``k`` times."""
+    """Pre-augmentation: the ``N`` originals followed by ``k - 1`` augmented copies.
+
+    Args:
+        x: images ``(N, H, W, C)``, converted to float32.
+        y: labels ``(N,)`` (or ``(N, C)`` one-hot).
+        k: copies in all, the originals included; ``>= 1``.
+        augmenter: a random Keras layer, called with ``training=True``.
+        batch_size: images per call of ``augmenter``.
+
+    Returns:
+        A tuple ``(x_aug, y_aug)``: float32 images ``(k N, H, W, C)`` (copy ``j`` in rows
+        ``j N ... (j + 1) N - 1``) and the labels ``y`` repeated ``k`` times.
+
+    Raises:
+        ValueError: if ``k < 1``.
+    """
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
     x = np.asarray(x, "float32")
@@ -168,7 +223,18 @@ def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int = 256,
     The cache holds the *clean* images, so every epoch draws new random transformations;
     ``augment`` runs once per batch (vectorised) with ``training=True``, in parallel
     (``num_parallel_calls=AUTOTUNE``) while the model trains on the previous batch.
-    Yields ``(B, H, W, C)`` float32 images and ``(B,)`` labels."""
+
+    Args:
+        x: images ``(N, H, W, C)``, converted to float32.
+        y: labels ``(N,)``.
+        batch_size: images per batch.
+        augment: a random Keras layer (None: no augmentation).
+        shuffle: shuffle every epoch.
+        seed: seed of the shuffling.
+
+    Returns:
+        A ``tf.data.Dataset`` yielding ``(B, H, W, C)`` float32 images and ``(B,)`` labels.
+    """
     ds = tf.data.Dataset.from_tensor_slices((np.asarray(x, "float32"), np.asarray(y))).cache()
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
@@ -180,7 +246,16 @@ def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int = 256,
 
 
 def with_augmentation(model: keras.Model, augment: layers.Layer) -> keras.Sequential:
-    """``augment`` inside the model, in front of ``model`` (active only when training)."""
+    """``augment`` inside the model, in front of ``model`` (active only when training).
+
+    Args:
+        model: a built Keras model.
+        augment: a random Keras layer.
+
+    Returns:
+        A ``keras.Sequential`` named ``<augment.name>_<model.name>`` with the input shape and
+        output of ``model``.
+    """
     return keras.Sequential([keras.Input(model.input_shape[1:]), augment, model],
                             name=f"{augment.name}_{model.name}")
 

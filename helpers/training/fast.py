@@ -132,11 +132,25 @@ class Recipe:
                 raise ValueError(message)
 
     def with_(self, **changes) -> Recipe:
-        """A copy with some fields changed (validated again)."""
+        """A copy with some fields changed (validated again).
+
+        Args:
+            **changes: field name -> new value.
+
+        Returns:
+            A new :class:`Recipe`.
+
+        Raises:
+            ValueError: if a changed value is invalid.
+        """
         return replace(self, **changes)
 
     def augments(self) -> bool:
-        """True when some augmentation is switched on and has a place to run."""
+        """True when some augmentation is switched on and has a place to run.
+
+        Returns:
+            ``augment != "none"`` and (``shift > 0``, ``flip`` or ``erasing > 0``), a bool.
+        """
         return self.augment != "none" and (self.shift > 0 or self.flip or self.erasing > 0)
 
 
@@ -154,6 +168,13 @@ def augmentation(recipe: Recipe) -> keras.Sequential:
     Works on batches ``(B, 28, 28, 1)`` in ``[0, 1]``; active only with ``training=True``
     (inside a model: during ``fit``), so evaluation sees the original images.  The same object
     can run in a ``tf.data`` ``map`` (call it with ``training=True``).
+
+    Args:
+        recipe: the :class:`Recipe`; its ``shift``, ``flip``, ``erasing`` and ``seed`` are
+            used.
+
+    Returns:
+        A ``keras.Sequential`` named ``augmentation``, ``(B, 28, 28, 1) -> (B, 28, 28, 1)``.
     """
     stack: list[layers.Layer] = []
     if recipe.shift > 0:
@@ -178,6 +199,16 @@ def build_fast_cnn(recipe: Recipe = FAST, input_shape: tuple[int, int, int] = (2
     dense 128): (28, 28, 16) -> (14, 14, 16) -> (14, 14, 32) -> (7, 7, 32) -> 1,568 -> 128 ->
     10; 206,922 parameters without BN.  With ``recipe.augment == "model"`` the augmentation
     layers come first.
+
+    Args:
+        recipe: the :class:`Recipe` (filters, pool order, dense, dropout, batch_norm,
+            augmentation).
+        input_shape: ``(H, W, C)`` of one image (pixels, channels).
+        num_classes: units of the output layer.
+
+    Returns:
+        An uncompiled ``keras.Sequential`` named ``fast_cnn``,
+        ``(B, H, W, C) -> (B, num_classes)`` logits.
     """
     keras.utils.set_random_seed(recipe.seed)
     bn = recipe.batch_norm
@@ -202,7 +233,15 @@ def build_fast_cnn(recipe: Recipe = FAST, input_shape: tuple[int, int, int] = (2
 
 
 def one_hot(y: np.ndarray, num_classes: int = 10) -> np.ndarray:
-    """Float32 one-hot ``(N, num_classes)`` from integer labels ``(N,)`` (one-hot passes)."""
+    """Float32 one-hot labels from integer labels (one-hot labels pass through).
+
+    Args:
+        y: integer labels ``(N,)`` in ``[0, num_classes)``, or one-hot ``(N, num_classes)``.
+        num_classes: the number of classes.
+
+    Returns:
+        A float32 array ``(N, num_classes)``.
+    """
     y = np.asarray(y)
     if y.ndim == 2:
         return y.astype("float32")
@@ -216,6 +255,20 @@ def fast_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, training: bool,
     ``from_tensor_slices -> cache -> [shuffle, training only] -> batch -> [augment] ->
     prefetch``.  Shuffling reshuffles every epoch; ``augment`` (e.g. :func:`augmentation`)
     runs on whole batches with ``training=True``, in parallel with the model's step.
+
+    Args:
+        x: float32 images ``(N, 28, 28, 1)`` in ``[0, 1]``.
+        y: integer labels ``(N,)`` or one-hot ``(N, 10)``.
+        batch_size: images per batch, ``>= 1``.
+        training: shuffle (every epoch).
+        augment: a layer applied to every batch (None: none).
+        seed: seed of the shuffling.
+
+    Returns:
+        A ``tf.data.Dataset`` of ``(images (B, 28, 28, 1), one-hot (B, 10))`` batches.
+
+    Raises:
+        ValueError: if ``batch_size < 1`` or ``x`` and ``y`` differ in length.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -232,6 +285,16 @@ def test_accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray, tta_flip: bo
     With ``tta_flip`` each image is classified by the mean of the class probabilities of the
     image and of its left-right mirror image (test-time augmentation; it costs a second
     forward pass).  Models with logits or with probabilities out are both fine.
+
+    Args:
+        model: a Keras classifier, ``(N, 28, 28, 1) -> (N, C)`` logits or probabilities.
+        x: float32 images ``(N, 28, 28, 1)``.
+        y: integer labels ``(N,)``.
+        tta_flip: average with the mirror images' probabilities.
+        batch_size: images per forward pass.
+
+    Returns:
+        The accuracy, a Python float in ``[0, 1]``.
     """
     def probabilities(images: np.ndarray) -> np.ndarray:
         out = model.predict(images, batch_size=batch_size, verbose=0)
@@ -286,9 +349,14 @@ def train_recipe(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
                  mode: RunMode | None = None) -> RecipeResult:
     """Train ``model`` (default: :func:`build_fast_cnn` of ``recipe``) the recipe's way.
 
+    Test accuracy is measured on ``x_test`` after every epoch; ``time_to_target`` counts
+    training seconds only (the evaluation is measurement, not training).
+
     Args:
-        x_train, x_test: float32 images ``(N, 28, 28, 1)`` in ``[0, 1]``.
-        y_train, y_test: integer labels ``(N,)`` or one-hot ``(N, 10)``.
+        x_train: float32 images ``(N, 28, 28, 1)`` in ``[0, 1]``.
+        y_train: integer labels ``(N,)`` or one-hot ``(N, 10)``.
+        x_test: float32 images ``(M, 28, 28, 1)`` in ``[0, 1]``.
+        y_test: integer labels ``(M,)`` or one-hot ``(M, 10)``.
         recipe: the knobs; ``recipe.epochs`` is the number of epochs, or with ``budget_s``
             the most epochs.
         budget_s: wall-clock budget in seconds (test evaluations included).  After every
@@ -298,8 +366,11 @@ def train_recipe(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
         model: any Keras model with logits or probabilities out, e.g. ``recap.build_cnn1()``.
         mode: default :func:`run_mode`; fast mode caps epochs and subsamples both sets.
 
-    Test accuracy is measured on ``x_test`` after every epoch; ``time_to_target`` counts
-    training seconds only (the evaluation is measurement, not training).
+    Returns:
+        A :class:`RecipeResult`: per-epoch history, seconds, test accuracy, time to target.
+
+    Raises:
+        ValueError: if ``budget_s <= 0`` or ``target`` is not in ``(0, 1]``.
     """
     start = time.perf_counter()  # a budget counts from here: set-up and final TTA included
     if budget_s is not None and budget_s <= 0:
@@ -353,8 +424,13 @@ def train_recipe(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
 
 
 def full_training_data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """All 60,000 training and the 10,000 test images of FashionMNIST (verified files):
-    ``x_train (60000, 28, 28, 1)``, ``y_train (60000,)`` int32, ``x_test``, ``y_test``."""
+    """All 60,000 training and the 10,000 test images of FashionMNIST (verified files).
+
+    Returns:
+        A tuple ``(x_train, y_train, x_test, y_test)``: float32 images
+        ``(60000, 28, 28, 1)`` and ``(10000, 28, 28, 1)``, int32 labels ``(60000,)`` and
+        ``(10000,)``.
+    """
     data = load_fashion_mnist()
     return (as_images(data.x_train), data.y_train.astype("int32"),
             as_images(data.x_test), data.y_test.astype("int32"))
@@ -364,8 +440,14 @@ def plot_accuracy_vs_time(curves: dict[str, tuple[list[float], list[float]]],
                           target: float | None = 0.91, title: str = "") -> Figure:
     """Test accuracy (y) after each epoch against training seconds (x), one line per run.
 
-    ``curves`` maps a label to ``(seconds, accuracies)``, e.g. a :class:`RecipeResult`'s
-    ``history["train_seconds"]`` and ``history["test_accuracy"]``.
+    Args:
+        curves: label -> ``(seconds, accuracies)``, e.g. a :class:`RecipeResult`'s
+            ``history["train_seconds"]`` and ``history["test_accuracy"]``.
+        target: accuracy drawn as a horizontal line (None: none).
+        title: the axes' title.
+
+    Returns:
+        The matplotlib ``Figure``.
     """
     fig, ax = plt.subplots(figsize=(7, 4))
     for label, (seconds, accuracy) in curves.items():

@@ -52,12 +52,20 @@ class FitResult:
 
     @property
     def seconds(self) -> float:
-        """Total training time in seconds."""
+        """Total training time in seconds.
+
+        Returns:
+            The sum of ``epoch_seconds``, a float.
+        """
         return float(sum(self.epoch_seconds))
 
     @property
     def final_train_error(self) -> float:
-        """1 - training accuracy of the last epoch."""
+        """1 - training accuracy of the last epoch.
+
+        Returns:
+            The error, a float in ``[0, 1]``.
+        """
         return 1.0 - self.history["accuracy"][-1]
 
 
@@ -73,13 +81,21 @@ def fit_and_evaluate(
     run_eagerly: bool = False,
     train_data: tf.data.Dataset | tuple[np.ndarray, np.ndarray] | None = None,
 ) -> FitResult:
-    """Compile ``model`` with Adam(W) and sparse categorical cross-entropy, fit it on
-    ``splits.x_train`` with validation, and evaluate it on the test split.
+    """Compile ``model`` with Adam(W), fit it with validation, and evaluate it on the test split.
+
+    The loss is sparse categorical cross-entropy; the model is fitted on
+    ``splits.x_train`` with ``splits``' validation set.
 
     Args:
-        epochs: number of epochs (callers pass ``mode.epochs(full_epochs)``).
+        model: a Keras classifier with softmax outputs.
+        splits: the data splits (``x_train``, ``y_train``, ``x_val``, ``y_val``, ``x_test``,
+            ``y_test``).
+        epochs: number of epochs (callers pass ``mode.epochs(full_epochs)``), ``>= 1``.
+        batch_size: images per step, ``>= 1``.
+        learning_rate: the (initial) learning rate.
         cosine_decay: decay the learning rate to 0 over the run (cosine schedule).
         weight_decay: decoupled weight decay (AdamW) when > 0.
+        seed: passed to ``keras.utils.set_random_seed`` before training.
         run_eagerly: run the training and test steps eagerly (no graph).  For tiny fast-mode
             runs of deep models, where tracing the graphs takes longer than the few steps.
         train_data: what to train on instead of ``(splits.x_train, splits.y_train)``: a
@@ -88,6 +104,9 @@ def fit_and_evaluate(
 
     Returns:
         The :class:`FitResult`: per-epoch history and seconds, test loss and accuracy.
+
+    Raises:
+        ValueError: if ``epochs`` or ``batch_size`` is ``< 1``.
     """
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
@@ -122,8 +141,17 @@ def fit_and_evaluate(
 
 def fit_inputs(train_data: tf.data.Dataset | tuple[np.ndarray, np.ndarray],
                batch_size: int) -> dict:
-    """``model.fit`` arguments for a dataset of batches (which shuffles itself) or for
-    ``(x, y)`` arrays cut into batches of ``batch_size``."""
+    """``model.fit`` arguments for a dataset of batches or for ``(x, y)`` arrays.
+
+    Args:
+        train_data: a ``tf.data.Dataset`` of batches (which shuffles itself) or a tuple
+            ``(x, y)`` of arrays.
+        batch_size: images per batch, for arrays.
+
+    Returns:
+        A dict of keyword arguments: ``{"x", "y", "batch_size"}`` for arrays,
+        ``{"x", "shuffle": False}`` for a dataset.
+    """
     if isinstance(train_data, tf.data.Dataset):
         return {"x": train_data, "shuffle": False}
     return {"x": train_data[0], "y": train_data[1], "batch_size": batch_size}

@@ -32,7 +32,12 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
                                           name="total_steps")
 
     def set_total_steps(self, total_steps: int) -> None:
-        """Shorten or lengthen the cosine so that it ends at ``total_steps``."""
+        """Shorten or lengthen the cosine so that it ends at ``total_steps``.
+
+        Args:
+            total_steps: the new last step (optimizer steps); at least ``warmup_steps + 1`` is
+                used.
+        """
         self.total_steps.assign(float(max(total_steps, self.warmup_steps + 1)))
 
     def __call__(self, step):
@@ -107,7 +112,15 @@ class BudgetClock(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def plan(self, epoch: int) -> None:
-        """After epoch ``epoch`` (0-based): how many epochs in all, and the schedule to match."""
+        """After epoch ``epoch`` (0-based): how many epochs in all, and the schedule to match.
+
+        Sets ``planned_epochs`` (at least ``epoch + 1``, at most ``max_epochs``) from the time
+        left and the recent epochs' wall seconds, and stretches or shortens the schedule (if
+        any) to end with it.
+
+        Args:
+            epoch: the epoch just finished, 0-based.
+        """
         walls = [0.0] + self.log["wall_seconds"]
         epoch_s = [b - a for a, b in zip(walls[:-1], walls[1:], strict=True)]
         recent = epoch_s[1:][-3:] or epoch_s  # the first epoch includes tracing
