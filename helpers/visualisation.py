@@ -52,6 +52,13 @@ def activation_model(model: keras.Model, layer_name: str) -> keras.Model:
 
     Called on images ``(N, H, W, C)`` it returns that layer's activations, e.g. ``(N, h, w, F)``
     for a convolution with F filters.
+
+    Args:
+        model: a built Keras model with one input.
+        layer_name: the name of one of its layers (nested models' layers included).
+
+    Returns:
+        A ``keras.Model`` sharing ``model``'s weights.
     """
     model.get_layer(layer_name)  # a clear ValueError for an unknown name
     return _sub_model(model, [layer_name])
@@ -246,6 +253,15 @@ def saliency_maps(model: keras.Model, images: np.ndarray, classes, score_layer: 
 
     ``y_c`` is the output of ``score_layer`` (default: the model's output) for class
     ``classes[n]`` of image n; use the logits (pre-softmax) layer as Simonyan et al. do.
+
+    Args:
+        model: a built Keras classifier.
+        images: ``(N, H, W, C)`` float images.
+        classes: ``(N,)`` the class whose score each image is explained for.
+        score_layer: the layer whose output is the score (None: the model's output).
+
+    Returns:
+        ``(N, H, W)`` float32 saliency, ``>= 0``.
     """
     scorer = _sub_model(model, [score_layer])
     x = tf.constant(np.asarray(images, dtype="float32"))
@@ -264,6 +280,16 @@ def grad_cam(model: keras.Model, images: np.ndarray, classes, conv_layer: str,
     ``score_layer``, default the model's output): channel weights ``alpha_k = mean_ij
     dy_c/dA_ijk``, map ``ReLU(sum_k alpha_k A_k)``, bilinearly resized to ``(H, W)`` and divided
     by its maximum (all zeros where the map is 0 everywhere).
+
+    Args:
+        model: a built Keras classifier.
+        images: ``(N, H, W, C)`` float images.
+        classes: ``(N,)`` the class each map explains.
+        conv_layer: the name of the convolutional layer whose maps are weighted.
+        score_layer: the layer whose output is the score (None: the model's output).
+
+    Returns:
+        ``(N, H, W)`` float32 maps in ``[0, 1]``.
     """
     scorer = _sub_model(model, [conv_layer, score_layer])
     x = tf.constant(np.asarray(images, dtype="float32"))
@@ -291,6 +317,21 @@ def show_grid(images, titles=None, ncols: int = 8, cmap: str = "gray", title: st
     black.  ``colorbar``: label of a colour bar (not drawn for per-panel scales).
     ``row_labels``: one label per row, left of the row.  One image with all panels drawn in it
     is much faster than one axes per panel.
+
+    Args:
+        images: ``(N, h, w)`` or ``(N, h, w, 1)`` arrays.
+        titles: one title per panel, or None.
+        ncols: panels per row.
+        cmap: a matplotlib colour map name.
+        title: the figure's title.
+        symmetric, vmin, vmax: the colour scale (above).
+        panel: the size of one panel, in inches.
+        xlabel, ylabel: the figure's axis labels.
+        colorbar: the colour bar's label (None: no colour bar).
+        row_labels: one label per row, or None.
+
+    Returns:
+        The matplotlib ``Figure``.
     """
     images = np.asarray(images, dtype="float64")
     if images.ndim == 4:
@@ -331,8 +372,18 @@ def show_grid(images, titles=None, ncols: int = 8, cmap: str = "gray", title: st
 
 
 def show_explanations(images, saliency, cams, titles, cmap: str = "jet"):
-    """Three rows per image column: the image ``(N, H, W[, 1])``, its saliency ``(N, H, W)``
-    and its Grad-CAM map ``(N, H, W)`` drawn over the image; returns the Figure."""
+    """Three rows per image column: the image, its saliency and its Grad-CAM map over it.
+
+    Args:
+        images: ``(N, H, W)`` or ``(N, H, W, 1)`` images in ``[0, 1]``.
+        saliency: ``(N, H, W)`` saliency maps (:func:`saliency_maps`).
+        cams: ``(N, H, W)`` Grad-CAM maps in ``[0, 1]`` (:func:`grad_cam`).
+        titles: one title per column.
+        cmap: colour map of the saliency and Grad-CAM rows.
+
+    Returns:
+        The matplotlib ``Figure``.
+    """
     images = np.asarray(images)
     if images.ndim == 4:
         images = images[..., 0]

@@ -108,7 +108,19 @@ def build_region_cnn(input_size: int = 32, num_classes: int = 11, channels: int 
 
     Three conv(3x3)-ReLU-maxpool stages (``width``, 2 ``width``, 4 ``width``
     filters), a ``feature_dim`` ReLU layer named ``"features"`` (R-CNN's fc7)
-    and a softmax over ``num_classes``.  Input (B, input_size, input_size, channels).
+    and a softmax over ``num_classes``.
+
+    Args:
+        input_size: side of the warped regions, in pixels.
+        num_classes: outputs of the softmax (background included).
+        channels: channels of the regions (1 for FashionMNIST scenes).
+        width: filters of the first stage.
+        feature_dim: units of the ``"features"`` layer.
+        dropout: dropout rate before the softmax.
+
+    Returns:
+        An uncompiled ``keras.Model`` from ``(B, input_size, input_size, channels)`` to
+        ``(B, num_classes)`` probabilities.
     """
     if input_size < 8 or num_classes < 2:
         raise ValueError(f"need input_size >= 8, num_classes >= 2; got {input_size}, {num_classes}")
@@ -312,6 +324,17 @@ def rcnn_detect(bundle: RCNNBundle, image: np.ndarray, proposals: object,
     softmax probability with ``scoring="softmax"``), moved by that class's box
     regressor, clipped, and per-class NMS at ``nms_threshold`` keeps the best.
 
+    Args:
+        bundle: a trained R-CNN (:func:`train_rcnn`).
+        image: ``(H, W, C)`` float image in ``[0, 1]``.
+        proposals: ``(N, 4)`` ranked boxes ``(x1, y1, x2, y2)`` in pixels.
+        max_proposals: how many of the first proposals to score (None: all).
+        nms_threshold: IoU above which a lower-scored box of the same class is dropped.
+        score_threshold: drop detections scoring below it (None: keep all).
+        max_detections: at most this many detections, best first.
+        box_regression: move each box by its class's regressor.
+        scoring: ``"svm"`` (the classes' SVMs) or ``"softmax"`` (the fine-tuned CNN).
+
     Returns:
         ``(boxes (K, 4), scores (K,), labels (K,))`` with labels in 0-9, by decreasing score.
     """
@@ -357,6 +380,16 @@ def evaluate_rcnn(bundle: RCNNBundle, scenes: DetectionScenes, proposals: Sequen
 
     ``seconds_per_image`` is the steady-state detection time (after one untimed
     warm-up image), proposals excluded, as in the Fast R-CNN paper's table.
+
+    Args:
+        bundle: a trained R-CNN.
+        scenes: the test scenes (images, boxes, labels).
+        proposals: per scene, its ``(N_i, 4)`` ranked proposals.
+        iou_threshold: IoU a detection needs with a ground truth to count.
+        **detect_kwargs: passed to :func:`rcnn_detect`.
+
+    Returns:
+        An :class:`RCNNEvaluation`: the detection evaluation and the seconds per image.
     """
     from helpers.detection.evaluation import evaluate_detections
 
@@ -375,7 +408,17 @@ def evaluate_rcnn(bundle: RCNNBundle, scenes: DetectionScenes, proposals: Sequen
 
 def timed_proposals(images: np.ndarray, max_proposals: int | None = 2000,
                     **search_kwargs) -> tuple[list[np.ndarray], float]:
-    """Selective search on (N, H, W, C) images; returns the proposals and seconds per image."""
+    """Selective search on every image, timed.
+
+    Args:
+        images: ``(N, H, W, C)`` float images in ``[0, 1]``.
+        max_proposals: keep the first this many proposals of each image (None: all).
+        **search_kwargs: passed to :func:`~helpers.detection.selective_search.selective_search`.
+
+    Returns:
+        ``(proposals, seconds)``: per image its ``(n_i, 4)`` ranked boxes, and the mean wall
+        time per image, in seconds.
+    """
     t0 = time.perf_counter()
     props = [selective_search(im, **search_kwargs)[:max_proposals] for im in images]
     return props, (time.perf_counter() - t0) / max(len(images), 1)

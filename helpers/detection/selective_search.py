@@ -343,8 +343,16 @@ def selective_search_batch(
 ) -> list[np.ndarray]:
     """:func:`selective_search` on each image of (N, H, W[, C]); keeps the first ``max_proposals``.
 
+    Args:
+        images: ``(N, H, W)`` or ``(N, H, W, C)`` float images in ``[0, 1]``.
+        max_proposals: keep the first this many proposals per image (None: all), ``>= 1``.
+        **kwargs: passed to :func:`selective_search`.
+
     Returns:
-        N arrays of shape (n_i, 4).
+        N arrays of shape (n_i, 4), boxes ``(x1, y1, x2, y2)`` in pixels, best ranked first.
+
+    Raises:
+        ValueError: ``max_proposals < 1``.
     """
     if max_proposals is not None and max_proposals < 1:
         raise ValueError(f"max_proposals must be >= 1 or None, got {max_proposals}")
