@@ -178,3 +178,40 @@ def test_bundle_refuses_a_bytecode_module_that_needs_autograph(tmp_path, monkeyp
                        "autograph=False.*Nothing was written"):
         bd.build_bundle(tmp_path / "student")
     assert not (tmp_path / "student").exists()
+
+
+def test_no_lecture_shows_the_code_of_what_an_assignment_asks_for():
+    """Every ``show_code(X)`` of a lecture names a function of a module that ships as source
+    (so the student edition can show it) and that is not an answer (asked, or an equivalent)."""
+    import importlib
+
+    asked = bd.asked_functions()
+    compiled = {".".join(p.relative_to(ROOT).with_suffix("").parts)
+                for p in bd.modules_to_compile(ROOT / "helpers", asked)}
+    shown = []
+    for path in sorted((ROOT / "course").glob("*.ipynb")):
+        aliases: dict[str, str] = {}
+        for cell in nbformat.read(path, 4).cells:
+            if cell.cell_type != "code":
+                continue
+            tree = ast.parse(cell.source)
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    for a in node.names:
+                        aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                        and node.func.id == "show_code"):
+                    shown.append((path.name, ast.unparse(node.args[0]), dict(aliases)))
+    assert len(shown) >= 4, shown  # lectures 01, 03, 06 and 08 show their concept code
+    for lecture, expr, names in shown:
+        head, *rest = expr.split(".")
+        target = names[head]  # "helpers.lectures.degradation" or "...small.build_cnn1"
+        try:
+            obj = importlib.import_module(target)
+        except ModuleNotFoundError:
+            module, attr = target.rsplit(".", 1)
+            obj = getattr(importlib.import_module(module), attr)
+        for attr in rest:
+            obj = getattr(obj, attr)
+        assert obj.__module__ not in compiled, (lecture, expr, obj.__module__)
+        assert obj.__name__ not in asked, (lecture, expr, sorted(asked[obj.__name__]))

@@ -151,3 +151,26 @@ def test_feedback_hides_the_hidden_tests_and_shows_their_hints(
         student = next(s for s, _, _, ids in submissions("ps04") if "mistake_q2_no_biases" in ids)
         page = feedback(course, "ps04", [student])[student][0].read_text()
         assert "a hidden test failed. Hint: every layer has biases" in html.unescape(page)
+
+
+def test_report_of_a_real_assignment_has_a_row_per_question_and_drawn_plots(
+        graded: tuple[str, Path, dict[str, set[str]]], tmp_path: Path) -> None:
+    """``course report`` on ps01 and ps05 (NumPy and Keras): one CSV row per graded cell,
+    every student in grades.csv, and three PNGs with something drawn on them."""
+    import matplotlib.image as mpimg
+
+    from course_admin.report import report
+
+    assignment, course, expect = graded
+    if assignment not in ("ps01", "ps05"):
+        pytest.skip("two assignments are enough for the report")
+    written = {p.name: p for p in report(course, assignment, tmp_path)}
+    rows = (tmp_path / f"{assignment}_questions.csv").read_text().splitlines()
+    assert len(rows) == 1 + len(_test_cells(assignment))
+    grades = (tmp_path / "grades.csv").read_text().splitlines()
+    assert len(grades) == 1 + len(expect)
+    pngs = [p for name, p in written.items() if name.endswith(".png")]
+    assert len(pngs) == 3
+    for png in pngs:
+        pixels = mpimg.imread(png)
+        assert min(pixels.shape[:2]) > 200 and pixels.std() > 0.05, png.name
