@@ -5,7 +5,7 @@ Also the recipe's block order (pool, then BN and ReLU) against the textbook orde
 In this process (oneDNN on, one inter-op thread): NumPy arrays vs ``tf.data`` (cache,
 shuffle, batch, prefetch), augmentation inside the model vs in the pipeline, with and without
 ``jit_compile=True`` (XLA).  In child processes, because TensorFlow reads them when it starts:
-``TF_ENABLE_ONEDNN_OPTS=0`` vs ``1`` (``helpers/__init__.py`` sets 0 unless already set) and
+``TF_ENABLE_ONEDNN_OPTS=0`` vs ``1`` (TensorFlow's default, which the notebooks use) and
 TensorFlow's default inter-op thread pool vs one inter-op thread.  Every configuration trains
 the same model on the same subset; the first epoch (tracing) is reported apart, the figure
 is the median of the later epochs, and ratios are against the first configuration.
