@@ -12,6 +12,7 @@ import nbformat
 from nbclient import NotebookClient
 
 TF_CODE = ("import helpers\nimport keras\nimport tensorflow as tf\n"
+           "assert tf.__spec__.loader.is_package('tensorflow')\n"
            "print(tf.nn.conv2d(tf.ones((1, 4, 4, 1)), tf.ones((2, 2, 1, 1)), 1, 'VALID')"
            ".numpy().sum())\n"
            "from helpers import _quiet_import as q\n"
