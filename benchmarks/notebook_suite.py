@@ -1,7 +1,8 @@
-"""Time every notebook of course/ and source/ in fast mode, cell by cell.
+"""Time every notebook of course/ and source/, cell by cell, in fast mode or in full mode.
 
 Each notebook runs in a fresh kernel (nbclient, the project's environment, the notebook's own
-folder as working directory, ``CNN_COURSE_FAST=1``), and three things are timed apart:
+folder as working directory, ``CNN_COURSE_FAST=1``, or ``0`` with ``--full``), and three
+things are timed apart:
 
 * kernel start: from launching the kernel until it answers;
 * import: one extra first cell, ``import helpers, tensorflow, keras``, added in memory only
@@ -10,10 +11,17 @@ folder as working directory, ``CNN_COURSE_FAST=1``), and three things are timed 
 
 Prints one row per notebook (the slowest cell with its index in the notebook, 0-based and
 counting markdown cells, and its first line) and flags a notebook whose own work is over the
-limit (60 s).  A failing cell stops that notebook and is reported with its index, first line
-and exception.  Also records the machine and ``os.getloadavg()`` before and after.
+limit (60 s in fast mode, 900 s with ``--full``).  A failing cell stops that notebook and is
+reported with its index, first line and exception.  Also records the machine and
+``os.getloadavg()`` before and after.
 
-    .venv/bin/python benchmarks/notebook_suite.py [--json out.json] [--limit 60] [NOTEBOOK ...]
+``--full`` runs full mode (default notebooks: the lectures, course/*.ipynb); ``--store`` writes
+each notebook that ran without an error back to its file with the outputs of this run, so that
+one run both times a lecture and gives it its stored outputs (the extra import cell is not
+stored; a notebook with a failing cell is left as it was).
+
+    .venv/bin/python benchmarks/notebook_suite.py [--json out.json] [--limit S] [NOTEBOOK ...]
+    .venv/bin/python benchmarks/notebook_suite.py --full --store --json full.json [NOTEBOOK ...]
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 ROOT = Path(__file__).resolve().parent.parent
 IMPORT_CELL = "import helpers, tensorflow, keras"
 LIMIT_S = 60.0
+FULL_LIMIT_S = 900.0
 
 
 def first_line(source: str) -> str:
@@ -118,9 +127,35 @@ def time_notebook(nb: nbformat.NotebookNode, cwd: Path | str, *, name: str = "<n
     return result
 
 
-def suite_notebooks(root: Path = ROOT) -> list[Path]:
-    """Every notebook nbval runs: course/*.ipynb and source/*/*.ipynb, in order."""
-    return sorted((root / "course").glob("*.ipynb")) + sorted((root / "source").glob("*/*.ipynb"))
+def suite_notebooks(root: Path = ROOT, lectures_only: bool = False) -> list[Path]:
+    """Every notebook nbval runs: course/*.ipynb and source/*/*.ipynb, in order.
+
+    Args:
+        root: the repository root.
+        lectures_only: only course/*.ipynb (what full mode reproduces).
+
+    Returns:
+        The notebooks' paths, lectures first.
+    """
+    lectures = sorted((root / "course").glob("*.ipynb"))
+    return lectures if lectures_only else lectures + sorted((root / "source").glob("*/*.ipynb"))
+
+
+def store_outputs(nb: nbformat.NotebookNode, path: Path, row: dict) -> bool:
+    """Write the executed ``nb`` to ``path`` unless its run failed.
+
+    Args:
+        nb: the notebook :func:`time_notebook` executed (its outputs are this run's).
+        path: where to write it (normally the file it was read from).
+        row: :func:`time_notebook`'s result for it.
+
+    Returns:
+        True if written, False if the run had an error (the file is left untouched).
+    """
+    if row["error"] is not None:
+        return False
+    nbformat.write(nb, path)
+    return True
 
 
 def machine_info() -> dict:
@@ -160,6 +195,33 @@ def format_row(row: dict, limit_s: float = LIMIT_S) -> str:
     return text
 
 
+def merge_results(path: Path, record: dict) -> dict:
+    """``record`` merged into the figures already in ``path`` from a run in the same mode.
+
+    A full-mode suite takes hours, so it is run a few lectures at a time: the rows of the
+    notebooks run now replace their old rows, the other rows are kept (each row carries its
+    own ``started`` and ``loadavg_before``), in suite order.
+
+    Args:
+        path: the JSON file (it may not exist yet).
+        record: this run's figures, with ``fast`` and ``results``.
+
+    Returns:
+        The record to write: ``record`` itself when ``path`` is missing, unreadable or from
+        the other mode; else ``record`` with the old rows of the other notebooks added.
+    """
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return record
+    if not isinstance(old, dict) or old.get("fast") != record["fast"]:
+        return record
+    ran = {row["notebook"] for row in record["results"]}
+    rows = [row for row in old.get("results", []) if row.get("notebook") not in ran]
+    merged = sorted(rows + record["results"], key=lambda row: row["notebook"])
+    return {**record, "results": merged}
+
+
 HEADER = (f"{'notebook':<48} {'kernel':>6} {'import':>7} {'own work':>8}  "
           "slowest cell (s, first line)\n" + "-" * 120)
 
@@ -169,15 +231,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="*", type=Path,
                         help="default: every notebook of course/ and source/")
     parser.add_argument("--json", type=Path, help="also write the figures here")
-    parser.add_argument("--limit", type=float, default=LIMIT_S,
-                        help="flag notebooks whose own work takes longer (s, default 60)")
+    parser.add_argument("--limit", type=float, default=None,
+                        help="flag notebooks whose own work takes longer (s, default 60, "
+                             "900 with --full)")
+    parser.add_argument("--full", action="store_true",
+                        help="full mode (CNN_COURSE_FAST=0); default notebooks: course/ only")
+    parser.add_argument("--store", action="store_true",
+                        help="write each notebook that ran without error back with its outputs")
     parser.add_argument("--cell-timeout", type=int, default=1800, help="seconds per cell")
     args = parser.parse_args(argv)
-    paths = [p.resolve() for p in args.notebooks] or suite_notebooks()
+    if args.limit is None:
+        args.limit = FULL_LIMIT_S if args.full else LIMIT_S
+    paths = [p.resolve() for p in args.notebooks] or suite_notebooks(lectures_only=args.full)
     info = machine_info()
     started = datetime.now(UTC).isoformat(timespec="seconds")
     load_before = os.getloadavg()
-    print(f"{info['cpu']} ({info['cores']} cores), Python {info['python']}, "
+    print(f"{'full' if args.full else 'fast'} mode; {info['cpu']} ({info['cores']} cores), "
+          f"Python {info['python']}, "
           f"TensorFlow {info['tensorflow']}; load average before {load_before[0]:.2f} "
           f"{load_before[1]:.2f} {load_before[2]:.2f}", flush=True)
     print(HEADER, flush=True)
@@ -187,10 +257,16 @@ def main(argv: list[str] | None = None) -> int:
             name = str(path.relative_to(ROOT))
         except ValueError:
             name = str(path)
-        row = time_notebook(nbformat.read(path, as_version=4), path.parent, name=name,
+        nb = nbformat.read(path, as_version=4)
+        row_started = datetime.now(UTC).isoformat(timespec="seconds")
+        row_load = os.getloadavg()[0]
+        row = time_notebook(nb, path.parent, name=name, fast=not args.full,
                             cell_timeout=args.cell_timeout, limit_s=args.limit)
+        row["stored"] = store_outputs(nb, path, row) if args.store else False
+        row["started"], row["loadavg_before"] = row_started, row_load
         rows.append(row)
-        print(format_row(row, args.limit), flush=True)
+        print(format_row(row, args.limit) + ("  (outputs stored)" if row["stored"] else ""),
+              flush=True)
     load_after = os.getloadavg()
     over = [r["notebook"] for r in rows if r["over_limit"]]
     failed = [r["notebook"] for r in rows if r["error"]]
@@ -205,10 +281,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"FAILED: {', '.join(failed)}")
     print(f"load average after {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
     if args.json:
-        args.json.write_text(json.dumps({
-            "started": started, "machine": info, "fast": True, "limit_s": args.limit,
-            "loadavg_before": list(load_before), "loadavg_after": list(load_after),
-            "results": rows}, indent=2) + "\n")
+        record = {"started": started, "machine": info, "fast": not args.full,
+                  "limit_s": args.limit, "loadavg_before": list(load_before),
+                  "loadavg_after": list(load_after), "results": rows}
+        args.json.write_text(json.dumps(merge_results(args.json, record), indent=2) + "\n")
     return 1 if failed else 0
 
 

@@ -17,6 +17,7 @@ import helpers  # noqa: F401
 from helpers.detection.boxes import iou
 from helpers.detection.detector_models import build_localisation_net
 from helpers.detection.scenes import DetectionScenes
+from helpers.training.progress import fit_verbose
 
 
 def localisation_targets(scenes: DetectionScenes) -> dict[str, np.ndarray]:
@@ -53,7 +54,8 @@ class LocalisationResult:
 
 
 def train_localiser(train: DetectionScenes, test: DetectionScenes, epochs: int = 5,
-                    batch_size: int = 64, seed: int = 0, verbose: int = 0) -> LocalisationResult:
+                    batch_size: int = 64, seed: int = 0,
+                    verbose: int | None = None) -> LocalisationResult:
     """Train the two-headed network and measure class accuracy and box IoU on ``test``.
 
     Adam (1e-3), sparse cross-entropy for the class and a Huber loss (weight 10) for the
@@ -65,7 +67,8 @@ def train_localiser(train: DetectionScenes, test: DetectionScenes, epochs: int =
         epochs: training epochs.
         batch_size: images per step.
         seed: passed to ``keras.utils.set_random_seed``.
-        verbose: Keras' ``fit`` verbosity.
+        verbose: Keras' ``fit`` verbosity (None: one line per epoch in full mode, silent in
+            fast mode).
 
     Returns:
         :class:`LocalisationResult`: the model, test ``accuracy``, ``mean_iou``,
@@ -84,7 +87,7 @@ def train_localiser(train: DetectionScenes, test: DetectionScenes, epochs: int =
     )
     start = time.perf_counter()
     model.fit(train.images, localisation_targets(train), epochs=epochs, batch_size=batch_size,
-              verbose=verbose)
+              verbose=fit_verbose() if verbose is None else verbose)
     seconds = time.perf_counter() - start
     pred = model.predict(test.images, verbose=0)
     truth = localisation_targets(test)
@@ -106,7 +109,7 @@ class PretrainResult:
 
 
 def pretrain_backbone(n_train: int, epochs: int = 2, canvas: int = 40, n_test: int = 2000,
-                      seed: int = 0, verbose: int = 0) -> PretrainResult:
+                      seed: int = 0, verbose: int | None = None) -> PretrainResult:
     """Train :func:`build_backbone` + global max pooling + softmax on one-item canvases.
 
     Small canvases (default 40 x 40, items 28-40 px) make an image cost about a tenth
@@ -120,7 +123,8 @@ def pretrain_backbone(n_train: int, epochs: int = 2, canvas: int = 40, n_test: i
         canvas: side of the canvases in pixels (a multiple of 8); items are 28 to ``canvas`` px.
         n_test: test canvases.
         seed: random seed of the weights and the training canvases (test: ``seed + 1``).
-        verbose: Keras' ``fit`` verbosity.
+        verbose: Keras' ``fit`` verbosity (None: one line per epoch in full mode, silent in
+            fast mode).
 
     Returns:
         :class:`PretrainResult` with the model, the test accuracy on ``n_test`` canvases
@@ -141,7 +145,7 @@ def pretrain_backbone(n_train: int, epochs: int = 2, canvas: int = 40, n_test: i
                   metrics=["accuracy"])
     start = time.perf_counter()
     model.fit(train.images, np.concatenate(train.labels), epochs=epochs, batch_size=64,
-              verbose=verbose)
+              verbose=fit_verbose() if verbose is None else verbose)
     seconds = time.perf_counter() - start
     _, acc = model.evaluate(test.images, np.concatenate(test.labels), verbose=0)
     return PretrainResult(model, float(acc), seconds)

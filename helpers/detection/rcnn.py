@@ -49,6 +49,7 @@ from helpers.detection.rcnn_heads import (
 )
 from helpers.detection.scenes import DetectionScenes
 from helpers.detection.selective_search import selective_search
+from helpers.training.progress import fit_verbose, progress
 
 FEATURE_NORM = 20.0
 # (training scenes, train_rcnn keyword arguments) per run mode
@@ -234,7 +235,8 @@ def train_rcnn(scenes: DetectionScenes, proposals: Sequence[np.ndarray], epochs:
                fg_per_scene: int = 16, max_proposals: int | None = 2000,
                pretrain_items: int = 0, width: int = 16, batch_size: int = 128,
                learning_rate: float = 1e-3, svm_C: float = 0.01, svm_rounds: int = 3,
-               ridge_alpha: float = 100.0, seed: int = 0, verbose: int = 0) -> RCNNBundle:
+               ridge_alpha: float = 100.0, seed: int = 0,
+               verbose: int | None = None) -> RCNNBundle:
     """All R-CNN training stages on ``scenes`` with precomputed ranked ``proposals``.
 
     Args:
@@ -250,6 +252,8 @@ def train_rcnn(scenes: DetectionScenes, proposals: Sequence[np.ndarray], epochs:
             and ``ridge_alpha`` act on features scaled to mean norm 20, as the
             paper's C = 0.001 and lambda = 1000 do on its 4096-/9216-d features.
         seed: seeds Keras (:func:`keras.utils.set_random_seed`), sampling and SVMs.
+        verbose: Keras' ``fit`` verbosity (None: one line per epoch in full mode, silent in
+            fast mode).
 
     Fast mode: ``n, kwargs = FAST_SETTINGS`` (``n`` training scenes), full mode:
     ``FULL_SETTINGS``.
@@ -257,6 +261,7 @@ def train_rcnn(scenes: DetectionScenes, proposals: Sequence[np.ndarray], epochs:
     Returns:
         :class:`RCNNBundle` with per-stage ``timings`` in seconds.
     """
+    verbose = fit_verbose() if verbose is None else verbose
     if len(proposals) != len(scenes):
         raise ValueError(f"need one proposal array per scene: {len(proposals)} vs {len(scenes)}")
     if epochs < 1 or not 0 < fg_fraction < 1 or fg_per_scene < 1:
@@ -399,7 +404,8 @@ def evaluate_rcnn(bundle: RCNNBundle, scenes: DetectionScenes, proposals: Sequen
         rcnn_detect(bundle, scenes.images[0], proposals[0], **detect_kwargs)
     t0 = time.perf_counter()
     dets = [rcnn_detect(bundle, im, p, **detect_kwargs)
-            for im, p in zip(scenes.images, proposals, strict=True)]
+            for im, p in progress(zip(scenes.images, proposals, strict=True), "R-CNN detect",
+                                  total=len(scenes))]
     seconds = (time.perf_counter() - t0) / max(len(scenes), 1)
     res = evaluate_detections(dets, list(zip(scenes.boxes, scenes.labels, strict=True)),
                               NUM_OBJECT_CLASSES, iou_threshold)
@@ -420,5 +426,6 @@ def timed_proposals(images: np.ndarray, max_proposals: int | None = 2000,
         time per image, in seconds.
     """
     t0 = time.perf_counter()
-    props = [selective_search(im, **search_kwargs)[:max_proposals] for im in images]
+    props = [selective_search(im, **search_kwargs)[:max_proposals]
+             for im in progress(images, "selective search")]
     return props, (time.perf_counter() - t0) / max(len(images), 1)

@@ -32,6 +32,7 @@ from matplotlib.ticker import MaxNLocator
 
 from helpers.data import Splits, fashion_mnist_splits
 from helpers.mode import FAST_SIZES, RunMode, run_mode
+from helpers.training.progress import fit_verbose
 from helpers.training.recipe import EpochTimer
 
 __all__ = [
@@ -226,7 +227,7 @@ def train_run(batch_norm: bool, learning_rate: float, splits: Splits,
     timer = EpochTimer()
     history = model.fit(splits.x_train[:n], splits.y_train[:n], batch_size=config.batch_size,
                         epochs=config.epochs, validation_data=(splits.x_val, splits.y_val),
-                        callbacks=[timer], verbose=0)
+                        callbacks=[timer], verbose=fit_verbose())
     _, test_accuracy = model.evaluate(splits.x_test, splits.y_test, verbose=0)
     return BNRun(batch_norm, float(learning_rate),
                  {k: [float(v) for v in vals] for k, vals in history.history.items()},

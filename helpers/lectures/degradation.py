@@ -35,6 +35,7 @@ from matplotlib.ticker import MaxNLocator
 
 from helpers.architectures.resnet import build_cifar_resnet
 from helpers.mode import FAST_SIZES, RunMode
+from helpers.training.progress import fit_verbose
 from helpers.training.recipe import EpochTimer
 
 __all__ = [
@@ -195,7 +196,7 @@ def train_net(depth: int, residual: bool, x: np.ndarray, y: np.ndarray,
                   jit_compile=False, run_eagerly=config.run_eagerly)
     timer, first = EpochTimer(), _FirstStepTimer()
     history = model.fit(x, y, batch_size=config.batch_size, epochs=config.epochs,
-                        callbacks=[timer, first], verbose=0)
+                        callbacks=[timer, first], verbose=fit_verbose())
     return NetRun(
         name=f"{'resnet' if residual else 'plain'}-{depth}", depth=depth, residual=residual,
         params=int(model.count_params()),

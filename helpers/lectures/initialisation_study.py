@@ -15,6 +15,7 @@ import pandas as pd
 from helpers.data import fashion_mnist_splits
 from helpers.mode import FAST_SIZES, RunMode
 from helpers.nn.initialisation import build_mlp, check_scheme, distinct_columns
+from helpers.training.progress import fit_verbose
 from helpers.training.recipe import EpochTimer
 
 
@@ -115,7 +116,7 @@ def zero_init_symmetry_demo(mode: RunMode, schemes: Sequence[str] = ("zero", "he
         model.compile(keras.optimizers.Adam(learning_rate), "sparse_categorical_crossentropy",
                       metrics=["accuracy"], jit_compile=False, run_eagerly=run_eagerly)
         timer = EpochTimer()
-        history = model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0,
+        history = model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=fit_verbose(),
                             validation_data=(x_val, y_val), callbacks=[timer])
         after = model.get_layer("hidden1").get_weights()[0]
         result.histories[scheme] = {k: [float(v) for v in vals]

@@ -22,6 +22,7 @@ from sklearn.model_selection import train_test_split
 
 from helpers.data import Splits, as_images
 from helpers.mode import RunMode, run_mode
+from helpers.training.progress import fit_verbose
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,8 @@ def train(model: keras.Model, data: Splits, epochs: int = 10, batch_size: int = 
     keras.utils.set_random_seed(seed)
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     start = time.perf_counter()
-    hist = model.fit(x_train, y_train, batch_size=batch_size, epochs=n_epochs, verbose=0,
+    hist = model.fit(x_train, y_train, batch_size=batch_size, epochs=n_epochs,
+                     verbose=fit_verbose(mode),
                      validation_data=(x_val, y_val))
     seconds = time.perf_counter() - start
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}

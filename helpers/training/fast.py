@@ -39,6 +39,7 @@ from matplotlib.figure import Figure
 from helpers.data import as_images, load_fashion_mnist
 from helpers.mode import RunMode, run_mode
 from helpers.training.augmentation import make_dataset as augmentation_pipeline
+from helpers.training.progress import fit_verbose
 from helpers.training.schedules import BudgetClock, WarmupCosine
 
 AUGMENT_PLACES = ("model", "pipeline", "none")
@@ -403,10 +404,11 @@ def train_recipe(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
     if recipe.input == "tf.data":
         aug = augmentation(recipe) if recipe.augment == "pipeline" and recipe.augments() else None
         data = fast_dataset(x_train, y_train, recipe.batch_size, True, aug, recipe.seed)
-        hist = model.fit(data, epochs=epochs, callbacks=[clock], verbose=0, shuffle=False)
+        hist = model.fit(data, epochs=epochs, callbacks=[clock], verbose=fit_verbose(mode),
+                         shuffle=False)
     else:
         hist = model.fit(x_train, one_hot(y_train), batch_size=recipe.batch_size, epochs=epochs,
-                         shuffle=True, callbacks=[clock], verbose=0)
+                         shuffle=True, callbacks=[clock], verbose=fit_verbose(mode))
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
     history.update(clock.log)
     t_tta = time.perf_counter()

@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from helpers.data import Splits
+from helpers.training.progress import fit_verbose
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -125,7 +126,8 @@ def fit_and_evaluate(
     timer = EpochTimer()
     history = model.fit(
         **inputs, epochs=epochs,
-        validation_data=(splits.x_val, splits.y_val), callbacks=[timer], verbose=0,
+        validation_data=(splits.x_val, splits.y_val), callbacks=[timer],
+        verbose=fit_verbose(),
     )
     test_loss, test_accuracy = model.evaluate(splits.x_test, splits.y_test,
                                               batch_size=batch_size, verbose=0)

@@ -60,3 +60,47 @@ def test_the_suite_is_every_course_and_source_notebook():
     assert names[0] == "course/00_convolution_basics.ipynb"
     assert "source/ps01/ps01_convolution_arithmetic.ipynb" in names
     assert all(n.startswith(("course/", "source/")) and n.endswith(".ipynb") for n in names)
+
+
+def test_full_mode_runs_with_the_switch_off_and_stores_the_outputs(tmp_path):
+    path = tmp_path / "lecture.ipynb"
+    nbformat.write(_notebook("import os\nprint('fast =', os.environ['CNN_COURSE_FAST'])"), path)
+    nb = nbformat.read(path, as_version=4)
+    row = suite.time_notebook(nb, tmp_path, name="lecture.ipynb", fast=False, import_cell=None)
+    assert suite.store_outputs(nb, path, row) is True
+    stored = nbformat.read(path, as_version=4)
+    assert stored.cells[1].outputs[0]["text"] == "fast = 0\n"
+    assert stored.cells[1].execution_count == 1
+
+
+def test_a_failed_run_leaves_the_notebook_file_untouched(tmp_path):
+    path = tmp_path / "broken.ipynb"
+    nbformat.write(_notebook("print('ran')", "raise RuntimeError('stop')"), path)
+    before = path.read_bytes()
+    nb = nbformat.read(path, as_version=4)
+    row = suite.time_notebook(nb, tmp_path, name="broken.ipynb", fast=False, import_cell=None)
+    assert row["error"]["message"] == "RuntimeError: stop"
+    assert suite.store_outputs(nb, path, row) is False
+    assert path.read_bytes() == before
+
+
+def test_full_mode_defaults_to_the_lectures_only():
+    names = [p.relative_to(suite.ROOT).as_posix()
+             for p in suite.suite_notebooks(lectures_only=True)]
+    assert names and all(n.startswith("course/") for n in names)
+    assert len(names) == len(list((suite.ROOT / "course").glob("*.ipynb")))
+
+
+def test_a_later_run_replaces_its_notebooks_rows_and_keeps_the_others(tmp_path):
+    path = tmp_path / "full.json"
+    first = {"fast": False, "results": [{"notebook": "course/00.ipynb", "own_work_s": 5.0},
+                                        {"notebook": "course/07.ipynb", "own_work_s": 900.0}]}
+    path.write_text(suite.json.dumps(first))
+    later = {"fast": False, "results": [{"notebook": "course/07.ipynb", "own_work_s": 600.0},
+                                        {"notebook": "course/03.ipynb", "own_work_s": 700.0}]}
+    merged = suite.merge_results(path, later)
+    assert [(r["notebook"], r["own_work_s"]) for r in merged["results"]] == [
+        ("course/00.ipynb", 5.0), ("course/03.ipynb", 700.0), ("course/07.ipynb", 600.0)]
+    # figures of the other mode, or no file, are not mixed in
+    assert suite.merge_results(path, {**later, "fast": True})["results"] == later["results"]
+    assert suite.merge_results(tmp_path / "none.json", later) is later

@@ -1,5 +1,5 @@
-"""The FashionMNIST comparison: the small model zoo (shapes, shared skeleton, augmentation only
-in training), its parameter/MAC table, the fast-mode splits and the training driver."""
+"""The FashionMNIST comparison: its table, the same recipe and budget for every model, the
+fast-mode sizes and the plot."""
 
 from __future__ import annotations
 
@@ -8,47 +8,17 @@ import matplotlib
 import numpy as np
 import pytest
 
-from helpers.architectures.small import build_small_mobilenet, build_small_resnet, build_small_vgg
+from helpers.architectures import fashion_zoo
 from helpers.arithmetic.layer_table import layer_table, layer_table_totals
-from helpers.data import Splits
 from helpers.lectures import comparison as cmp
 from helpers.mode import RunMode
 
 matplotlib.use("Agg")
 
 
-@pytest.mark.parametrize("name", list(cmp.ZOO))
-def test_every_contender_maps_28x28_images_to_10_probabilities_through_14_and_7(name):
-    model = cmp.ZOO[name]()
-    assert model.input_shape == (None, 28, 28, 1) and model.output_shape == (None, 10)
-    grids = {layer.output.shape[1] for layer in model.layers
-             if isinstance(layer, keras.layers.Conv2D | keras.layers.DepthwiseConv2D)}
-    assert grids == {28, 14, 7}, grids
-    assert model.get_layer("avg_pool").input.shape[1:3] == (7, 7)
-    assert 20_000 < model.count_params() < 1_500_000
-    x = np.random.default_rng(0).random((3, 28, 28, 1), dtype="float32")
-    probabilities = keras.ops.convert_to_numpy(model(x, training=False))
-    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
-
-
-def test_augmentation_changes_training_inputs_only_and_costs_no_weights():
-    plain = build_small_vgg(augment=False)
-    augmented = build_small_vgg(augment=True)
-    assert plain.count_params() == augmented.count_params()
-    assert layer_table_totals(layer_table(plain))["macs"] == layer_table_totals(
-        layer_table(augmented))["macs"]
-    x = np.zeros((2, 28, 28, 1), dtype="float32")
-    x[:, 5:20, 3:10] = 1.0  # an asymmetric patch: a flip or a shift moves it
-    stem = keras.Model(augmented.input, augmented.get_layer("aug_shift").output)
-    np.testing.assert_array_equal(keras.ops.convert_to_numpy(stem(x, training=False)), x)
-    keras.utils.set_random_seed(1)
-    changed = [not np.array_equal(keras.ops.convert_to_numpy(stem(x, training=True)), x)
-               for _ in range(5)]
-    assert any(changed)
-
-
 def test_zoo_table_counts_parameters_and_multiply_adds_with_layer_table():
-    models = cmp.build_zoo({"VGG": build_small_vgg, "MobileNet": build_small_mobilenet})
+    models = cmp.build_zoo({"VGG": fashion_zoo.build_fashion_vgg,
+                            "MobileNet": fashion_zoo.build_fashion_mobilenet})
     table = cmp.zoo_table(models)
     assert list(table["model"]) == ["VGG", "MobileNet"]
     for row in table.itertuples():
@@ -58,16 +28,23 @@ def test_zoo_table_counts_parameters_and_multiply_adds_with_layer_table():
 
 
 def test_build_zoo_is_deterministic_for_a_seed():
-    a = cmp.build_zoo({"ResNet": build_small_resnet}, seed=3)["ResNet"]
-    b = cmp.build_zoo({"ResNet": build_small_resnet}, seed=3)["ResNet"]
+    a = cmp.build_zoo({"ResNet": fashion_zoo.build_fashion_resnet}, seed=3)["ResNet"]
+    b = cmp.build_zoo({"ResNet": fashion_zoo.build_fashion_resnet}, seed=3)["ResNet"]
     for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
         np.testing.assert_array_equal(wa, wb)
 
 
-def test_fast_mode_splits_are_small_subsets():
-    splits = cmp.comparison_splits(RunMode(fast=True))
-    assert splits.sizes() == {"train": 256, "val": 256, "test": 256}
-    assert splits.x_train.shape[1:] == (28, 28, 1) and splits.x_train.dtype == np.float32
+def test_fast_mode_trains_one_epoch_on_two_batches_and_full_mode_on_everything():
+    fast = cmp.comparison_mode(RunMode(fast=True))
+    assert (fast.max_train, fast.max_eval, fast.epochs(100)) == (256, 256, 1)
+    full = RunMode(fast=False)
+    assert cmp.comparison_mode(full) is full
+
+
+def test_epoch_seconds_are_the_differences_of_the_cumulative_times():
+    class Run:
+        history = {"train_seconds": [5.0, 7.5, 10.0]}
+    assert cmp.epoch_seconds(Run()) == [5.0, 2.5, 2.5]
 
 
 def _tiny(name: str) -> keras.Model:
@@ -77,23 +54,40 @@ def _tiny(name: str) -> keras.Model:
     return keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x), name=name)
 
 
-def test_run_comparison_trains_every_model_the_same_way_and_plots():
+def _data(rng, n):
+    return rng.random((n, 28, 28, 1), dtype="float32"), rng.integers(0, 10, n).astype("int32")
+
+
+def test_run_comparison_trains_every_model_for_the_same_budget_and_plots():
     rng = np.random.default_rng(0)
-
-    def data(n):
-        return rng.random((n, 28, 28, 1), dtype="float32"), rng.integers(0, 10, n).astype("int32")
-
-    splits = Splits(*data(64), *data(32), *data(32))
+    data = (*_data(rng, 512), *_data(rng, 64))
     models = {"A": _tiny("a"), "B": _tiny("b")}
-    table, results = cmp.run_comparison(models, splits, epochs=2, batch_size=32)
-    assert list(table.columns) == ["model", "params", "macs", "test_accuracy",
-                                   "best_val_accuracy", "s_per_epoch", "total_s"]
+    table, results = cmp.run_comparison(models, data, RunMode(fast=False), budget_s=3.0,
+                                        recipe=cmp.RECIPE.with_(epochs=4), target=0.05)
+    assert list(table.columns) == ["model", "params", "macs", "epochs", "s_per_epoch",
+                                   "test_accuracy", "s_to_target", "total_s"]
     assert list(table["model"]) == ["A", "B"] and set(results) == {"A", "B"}
     assert (table["params"] == 2 * 9 + 2 + 2 * 10 + 10).all()
-    assert all(len(r.epoch_seconds) == 2 for r in results.values())
-    assert table["total_s"].gt(0).all() and table["test_accuracy"].between(0, 1).all()
+    assert table["epochs"].between(1, 4).all()
+    assert table["total_s"].le(3.0 + 2.0).all()  # the budget holds (one epoch of slack)
+    assert table["test_accuracy"].between(0, 1).all() and table["s_per_epoch"].gt(0).all()
+    assert all(r.n_train == 512 for r in results.values())
     fig = cmp.plot_comparison(table, results)
-    left, right = fig.axes
-    assert left.get_xlabel() == "epoch" and "s" in right.get_xlabel() and right.get_title()
-    assert len(left.get_lines()) == 2
+    curves, by_macs, by_params, by_time = fig.axes
+    assert curves.get_xlabel().startswith("training time (s")
+    assert len(curves.get_lines()) == 2
+    assert "multiply-adds" in by_macs.get_xlabel() and "parameters" in by_params.get_xlabel()
+    assert "seconds per epoch" in by_time.get_xlabel()
     matplotlib.pyplot.close(fig)
+
+
+def test_in_fast_mode_the_comparison_subsamples_and_runs_one_epoch():
+    rng = np.random.default_rng(1)
+    data = (*_data(rng, 600), *_data(rng, 400))
+    table, results = cmp.run_comparison({"A": _tiny("a")}, data, RunMode(fast=True))
+    assert table.loc[0, "epochs"] == 1 and results["A"].n_train == 256
+
+
+def test_a_budget_that_is_not_positive_is_refused():
+    with pytest.raises(ValueError, match="budget_s must be > 0"):
+        cmp.run_comparison({}, (None,) * 4, RunMode(fast=False), budget_s=0)
