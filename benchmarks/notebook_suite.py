@@ -91,13 +91,19 @@ def time_notebook(nb: nbformat.NotebookNode, cwd: Path | str, *, name: str = "<n
         client.start_new_kernel_client()
         result["kernel_start_s"] = round(time.perf_counter() - start, 2)
         if import_cell:
+            # nbclient writes an executed cell back to nb.cells[index]: run the extra cell in
+            # front of the notebook's own cells and take it out again, so that it never
+            # replaces one of them (and is never stored)
             cell = nbformat.v4.new_code_cell(import_cell)
+            nb.cells.insert(0, cell)
             t0 = time.perf_counter()
             try:
-                client.execute_cell(cell, -1, store_history=False)
+                client.execute_cell(cell, 0, store_history=False)
             except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
                 result["error"] = {"index": -1, "first_line": import_cell,
                                    "message": _error_text(exc)}
+            finally:
+                nb.cells.pop(0)
             result["import_s"] = round(time.perf_counter() - t0, 2)
         if result["error"] is None:
             for index, cell in enumerate(nb.cells):

@@ -104,3 +104,13 @@ def test_a_later_run_replaces_its_notebooks_rows_and_keeps_the_others(tmp_path):
     # figures of the other mode, or no file, are not mixed in
     assert suite.merge_results(path, {**later, "fast": True})["results"] == later["results"]
     assert suite.merge_results(tmp_path / "none.json", later) is later
+
+
+def test_the_extra_import_cell_leaves_every_cell_of_the_notebook_in_place(tmp_path):
+    nb = _notebook("x = 1", "print(x)")
+    nb.cells.append(nbformat.v4.new_markdown_cell("## Summary"))
+    before = [(c.cell_type, c.source) for c in nb.cells]
+    row = suite.time_notebook(nb, tmp_path, import_cell="import os")
+    assert row["error"] is None and row["import_s"] is not None
+    assert [(c.cell_type, c.source) for c in nb.cells] == before
+    assert nb.cells[2].outputs[0]["text"] == "1\n" and nb.cells[1].execution_count == 1
