@@ -1,65 +1,45 @@
-"""Transfer learning on FashionMNIST, offline: a source task, a few-label target task, recipes.
+"""Transfer learning on FashionMNIST, offline: the source task, the tasks' splits, pretraining,
+the shared target recipe and layer transferability.
 
 * **Source task**: classes 0-4 (T-shirt/top, Trouser, Pullover, Dress, Coat), every training
   image of those classes.  A small CNN
   (:func:`~helpers.architectures.small.build_transfer_cnn`) is pretrained on it.
 * **Target task**: classes 5-9 (Sandal, Shirt, Sneaker, Bag, Ankle boot) relabelled 0-4, with
   only ``N`` labelled training images per class (seeded); its test set is the official test
-  images of classes 5-9.
+  images of classes 5-9.  :mod:`helpers.lectures.transfer_targets` adds a dissimilar target
+  (handwritten digits); :mod:`helpers.lectures.transfer_sweep` measures the methods.
 
-Recipes compared on the target task (:func:`compare_methods`): training from scratch; a
-frozen feature extractor with a new Keras head; a logistic regression on extracted features;
-fine-tuning the top block, then all blocks, after the head has converged, at 0.1x the learning
-rate.  :func:`layer_transferability` freezes the first ``k`` blocks (Yosinski et al. 2014).
+Every target run trains with :func:`fit_target`.  :func:`layer_transferability` freezes the
+first ``k`` blocks (Yosinski et al. 2014).
 
 Images are float32 ``(N, 28, 28, 1)`` in ``[0, 1]``, labels int32 ``(N,)``.  Convention:
-BatchNormalization layers of pretrained blocks stay frozen (inference mode) when fine-tuning,
-as the Keras transfer-learning guide recommends; in Keras 3 a BN layer with
+BatchNormalization layers of pretrained blocks stay frozen (inference mode) when fine-tuning
+at a reduced rate, as the Keras transfer-learning guide recommends; in Keras 3 a BN layer with
 ``trainable=False`` always normalises with its moving statistics.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
-import socket
-import threading
-import time
-import warnings
 from dataclasses import dataclass, replace
 
 import keras  # helpers/__init__.py, which sets TensorFlow's environment, has already run
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from helpers.architectures.small import build_transfer_cnn
 from helpers.data import FashionMNIST, Splits, as_images, load_fashion_mnist
 from helpers.mode import FAST_SIZES, RunMode
 from helpers.training.fine_tuning import (
     conv_blocks,
-    feature_extractor,
-    freeze_base,
     freeze_up_to,
     trainable_parameter_count,
     transfer_model,
-    unfreeze_top,
 )
 from helpers.training.recipe import FitResult, fit_and_evaluate
 
 SOURCE_CLASSES: tuple[int, ...] = (0, 1, 2, 3, 4)
 TARGET_CLASSES: tuple[int, ...] = (5, 6, 7, 8, 9)
-METHODS: tuple[str, ...] = (
-    "scratch", "frozen + new head", "linear (logistic regression)",
-    "fine-tune top block", "fine-tune all blocks",
-)
-MOBILENET_V2_FILE = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5"
-MOBILENET_V2_URL = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/"
 
 
 @dataclass(frozen=True)
@@ -68,14 +48,23 @@ class TransferConfig:
 
     A target run of ``n`` images trains ``target_epochs(n)`` epochs: about
     ``target_image_epochs`` images seen, clipped to ``[min_epochs, max_epochs]``.
-    ``None`` for ``n_source`` / ``n_test`` means all images.  ``frozen_blocks``: the values
+    ``None`` for ``n_source`` / ``n_test`` means all images.  ``labels_per_class``,
+    ``regrouped_labels_per_class`` and ``digit_labels_per_class``: the label sweeps on the
+    new-classes, the regrouped and the new-domain target
+    (:mod:`helpers.lectures.transfer_targets`), each drawn with every seed of ``seeds``.
+    ``detail_labels_per_class``: the label counts at which the heads and the fine-tuning
+    rates are compared.  ``frozen_blocks``: the values
     of ``k`` :func:`layer_transferability` tries (``None``: every ``k`` from 0 to the number
     of blocks).
     """
 
     filters: tuple[int, ...] = (16, 32, 64)
     head_units: int = 64
-    labels_per_class: tuple[int, ...] = (50, 200, 1000)
+    labels_per_class: tuple[int, ...] = (1, 5, 10, 100, 1000)
+    regrouped_labels_per_class: tuple[int, ...] = (1, 10, 100)
+    digit_labels_per_class: tuple[int, ...] = (1, 5, 10, 25, 100)
+    seeds: tuple[int, ...] = (13, 14, 15)
+    detail_labels_per_class: tuple[int, ...] = (10, 100)
     transfer_labels_per_class: int = 200
     val_per_class: int = 50
     source_val_per_class: int = 500
@@ -92,14 +81,17 @@ class TransferConfig:
     frozen_blocks: tuple[int, ...] | None = None
 
     def for_mode(self, mode: RunMode) -> TransferConfig:
-        """Full mode: unchanged.  Fast mode: 600 source images, 40 labels per class (one
-        label count: each count trains four more networks), 250 test images, one epoch
+        """Full mode: unchanged.  Fast mode: 600 source images, one seed and one small label
+        count per sweep (each count trains two networks per seed), 250 test images, one epoch
         everywhere, and :func:`layer_transferability` at ``k = 0`` and ``k = L`` only (each
         ``k`` trains two networks) (same code, meaningless numbers)."""
         if not mode.fast:
             return self
         sizes = FAST_SIZES["transfer"]
-        return replace(self, labels_per_class=(sizes["labels_per_class"],),
+        sweep = (sizes["sweep_labels_per_class"],)
+        return replace(self, labels_per_class=sweep, digit_labels_per_class=sweep,
+                       regrouped_labels_per_class=sweep,
+                       seeds=self.seeds[:1], detail_labels_per_class=sweep,
                        transfer_labels_per_class=sizes["labels_per_class"],
                        val_per_class=sizes["val_per_class"],
                        source_val_per_class=sizes["source_val_per_class"],
@@ -118,7 +110,8 @@ class TransferConfig:
         src = "all" if self.n_source is None else f"{self.n_source:,}"
         return (f"CNN {self.filters} + head {self.head_units}; pretrain on {src} source images "
                 f"for {self.pretrain_epochs} epoch(s); target labels per class "
-                f"{self.labels_per_class}; Adam {self.learning_rate:g}, fine-tuning at "
+                f"{self.labels_per_class} (digits {self.digit_labels_per_class}), seeds "
+                f"{self.seeds}; Adam {self.learning_rate:g}, fine-tuning at "
                 f"{self.finetune_factor:g}x; seed {self.seed}")
 
 
@@ -255,105 +248,27 @@ def pretrain(source: Splits, config: TransferConfig) -> tuple[keras.Model, FitRe
     return model, result
 
 
-def _fit(model: keras.Model, target: Splits, config: TransferConfig, lr: float) -> FitResult:
+def fit_target(model: keras.Model, target: Splits, config: TransferConfig, lr: float,
+               verbose: int | None = None) -> FitResult:
+    """Train ``model`` on a target task the way every target run of the lecture is trained.
+
+    Adam at ``lr`` with cosine decay for ``config.target_epochs(n)`` epochs, batch
+    ``n // 8`` clipped to ``[16, config.batch_size]`` (``n`` training images).
+
+    Args:
+        model: a Keras classifier with softmax outputs (frozen layers as the caller set them).
+        target: the target splits (an empty validation set is allowed).
+        config: the :class:`TransferConfig`.
+        lr: the initial learning rate.
+        verbose: ``model.fit``'s verbose (None: one line per epoch in full mode).
+
+    Returns:
+        The :class:`~helpers.training.recipe.FitResult`.
+    """
     n = len(target.x_train)
     batch = int(np.clip(n // 8, 16, config.batch_size))
-    return fit_and_evaluate(model, target, config.target_epochs(n), batch, lr, seed=config.seed)
-
-
-def linear_probe_accuracy(pretrained: keras.Model, target: Splits, seed: int = 13) -> float:
-    """Test accuracy of a logistic regression on standardised ``features`` of ``pretrained``.
-
-    Args:
-        pretrained: a model built by
-            :func:`~helpers.architectures.small.build_transfer_cnn`.
-        target: the target task's splits.
-        seed: seed of the logistic regression.
-
-    Returns:
-        The test accuracy, a Python float in ``[0, 1]``.
-    """
-    extract = feature_extractor(pretrained)
-    f_train = extract.predict(target.x_train, batch_size=256, verbose=0)
-    f_test = extract.predict(target.x_test, batch_size=256, verbose=0)
-    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000, random_state=seed))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(f_train, target.y_train)
-    return float(clf.score(f_test, target.y_test))
-
-
-def run_methods(pretrained: keras.Model, target: Splits, config: TransferConfig) -> list[dict]:
-    """The five :data:`METHODS` on one target task; one dict per method.
-
-    Args:
-        pretrained: the model trained on the source task.
-        target: the target task's splits.
-        config: the :class:`TransferConfig`.
-
-    Returns:
-        A list of dicts with ``method``, ``labels_per_class``, ``accuracy`` (test),
-        ``seconds`` and ``trainable_params``.
-    """
-    lr, classes = config.learning_rate, len(TARGET_CLASSES)
-    rows: list[dict] = []
-
-    def record(method: str, model: keras.Model | None, acc: float, start: float) -> None:
-        rows.append({"method": method, "labels_per_class": len(target.x_train) // classes,
-                     "accuracy": acc, "seconds": time.perf_counter() - start,
-                     "trainable_params": trainable_parameter_count(model) if model else 0})
-
-    t = time.perf_counter()
-    keras.utils.set_random_seed(config.seed)
-    scratch = build_transfer_cnn(classes, config.filters, config.head_units, name="scratch")
-    record("scratch", scratch, _fit(scratch, target, config, lr).test_accuracy, t)
-    t = time.perf_counter()
-    model = freeze_base(transfer_model(pretrained, classes, None, config.head_units, config.seed))
-    record("frozen + new head", model, _fit(model, target, config, lr).test_accuracy, t)
-    head_weights = model.get_weights()
-    t = time.perf_counter()
-    record("linear (logistic regression)", None,
-           linear_probe_accuracy(pretrained, target, config.seed), t)
-    for method, n_blocks in (("fine-tune top block", 1),
-                             ("fine-tune all blocks", len(conv_blocks(model)))):
-        t = time.perf_counter()
-        model.set_weights(head_weights)  # both start from the converged head
-        unfreeze_top(model, n_blocks)
-        acc = _fit(model, target, config, lr * config.finetune_factor).test_accuracy
-        record(method, model, acc, t)
-    return rows
-
-
-def compare_methods(pretrained: keras.Model, config: TransferConfig,
-                    data: FashionMNIST | None = None) -> pd.DataFrame:
-    """:func:`run_methods` for every ``config.labels_per_class``.
-
-    Args:
-        pretrained: the model trained on the source task.
-        config: the :class:`TransferConfig`.
-        data: the loaded FashionMNIST (default: :func:`load_fashion_mnist`).
-
-    Returns:
-        A DataFrame with one row per method and label count (``accuracy``,
-        ``trainable_params``, ``seconds``).
-    """
-    data = data or load_fashion_mnist()
-    rows = [row for n in config.labels_per_class
-            for row in run_methods(pretrained, target_task(n, config, data), config)]
-    return pd.DataFrame(rows)
-
-
-def accuracy_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Method (rows, in :data:`METHODS` order) x labels per class (columns) -> test accuracy.
-
-    Args:
-        runs: the DataFrame of :func:`compare_methods`.
-
-    Returns:
-        A pivoted DataFrame of test accuracies.
-    """
-    table = runs.pivot(index="method", columns="labels_per_class", values="accuracy")
-    return table.reindex([m for m in METHODS if m in table.index])
+    return fit_and_evaluate(model, target, config.target_epochs(n), batch, lr, seed=config.seed,
+                            verbose=verbose)
 
 
 def _finish(fig: plt.Figure, ax: plt.Axes, xlabel: str, title: str) -> plt.Figure:
@@ -362,26 +277,6 @@ def _finish(fig: plt.Figure, ax: plt.Axes, xlabel: str, title: str) -> plt.Figur
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
-
-
-def plot_methods(table: pd.DataFrame, title: str = "") -> plt.Figure:
-    """Target test accuracy against labelled images per class (log x axis), one line per method.
-
-    Args:
-        table: the DataFrame of :func:`accuracy_table`.
-        title: the axes' title.
-
-    Returns:
-        The matplotlib ``Figure``.
-    """
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=90)
-    for method, row in table.iterrows():
-        ax.plot(row.index, 100 * row.to_numpy(), marker="o", label=method)
-    ax.set_xscale("log")
-    ax.set_xticks(list(table.columns), [str(c) for c in table.columns])
-    ax.minorticks_off()
-    return _finish(fig, ax, "labelled target images per class (log scale)",
-                   title or "Transfer from classes 0-4 to classes 5-9")
 
 
 def layer_transferability(pretrained: keras.Model, target: Splits, config: TransferConfig,
@@ -422,7 +317,7 @@ def layer_transferability(pretrained: keras.Model, target: Splits, config: Trans
                                    k if variant == "retrain" else None,
                                    config.head_units, config.seed)
             freeze_up_to(model, k)
-            res = _fit(model, target, config, config.learning_rate)
+            res = fit_target(model, target, config, config.learning_rate)
             rows.append({"variant": variant, "frozen_blocks": k, "accuracy": res.test_accuracy,
                          "trainable_params": trainable_parameter_count(model)})
     return pd.DataFrame(rows)
@@ -445,63 +340,3 @@ def plot_transferability(results: pd.DataFrame, title: str = "") -> plt.Figure:
     ax.set_xticks(sorted(results["frozen_blocks"].unique()))
     return _finish(fig, ax, "k = pretrained blocks copied and frozen",
                    title or "Layer transferability (Yosinski et al. 2014)")
-
-
-def _cached_weights() -> str | None:
-    """Path of MobileNetV2's ImageNet weights in Keras' cache, or None."""
-    home = os.path.expanduser(os.environ.get("KERAS_HOME", "~/.keras"))
-    for folder in (home, "/tmp/.keras"):  # get_file falls back to /tmp when home is read-only
-        path = os.path.join(folder, "models", MOBILENET_V2_FILE)
-        if os.path.exists(path):
-            return path
-    return None
-
-
-def _download_weights(timeout: float) -> str:
-    """Download the weights into Keras' cache; raises OSError when offline.  A connection
-    probe in a daemon thread bounds the wait, DNS look-up included, by ``timeout`` s."""
-    ok: list[bool] = []
-
-    def probe() -> None:
-        with contextlib.suppress(OSError), socket.create_connection(("storage.googleapis.com",
-                                                                     443), timeout):
-            ok.append(True)
-
-    (thread := threading.Thread(target=probe, daemon=True)).start()
-    thread.join(timeout)
-    if not ok:
-        raise OSError(f"storage.googleapis.com is not reachable within {timeout:g} s")
-    old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(timeout)
-    try:
-        return keras.utils.get_file(MOBILENET_V2_FILE, MOBILENET_V2_URL + MOBILENET_V2_FILE,
-                                    cache_subdir="models")
-    finally:
-        socket.setdefaulttimeout(old)
-
-
-def try_imagenet_mobilenet_v2(timeout: float = 5.0) -> keras.Model | None:
-    """``keras.applications.MobileNetV2(weights="imagenet")`` when its weights can be had.
-
-    The model maps ``(N, 224, 224, 3) -> (N, 1000)``.  Never raises and never writes to
-    stderr; when it returns None it prints one line saying why and how to get the weights.
-
-    Args:
-        timeout: seconds to wait for the download server (connection probe and download).
-
-    Returns:
-        The model when its weights are cached or downloadable, else None.
-    """
-    sink = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            if _cached_weights() is None:
-                _download_weights(timeout)
-            return keras.applications.MobileNetV2(weights="imagenet")
-    except Exception as exc:  # noqa: BLE001 - any failure means "no ImageNet model here"
-        reason = " ".join(str(exc).split())[:120] or type(exc).__name__
-        print(f"MobileNetV2 ImageNet weights unavailable ({reason}); to use them, go online "
-              f"once or copy {MOBILENET_V2_FILE} (from {MOBILENET_V2_URL}) into "
-              "~/.keras/models/.")
-        return None
-

@@ -49,7 +49,7 @@ def feature_extractor(model: keras.Model) -> keras.Model:
     Returns:
         A ``keras.Model`` named ``features``, ``(N, 28, 28, 1) -> (N, filters[-1])``.
     """
-    return keras.Model(model.inputs, model.get_layer("features").output, name="features")
+    return keras.Model(model.input, model.get_layer("features").output, name="features")
 
 
 def trainable_parameter_count(model: keras.Model) -> int:

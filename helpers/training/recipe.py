@@ -81,11 +81,13 @@ def fit_and_evaluate(
     seed: int = 13,
     run_eagerly: bool = False,
     train_data: tf.data.Dataset | tuple[np.ndarray, np.ndarray] | None = None,
+    verbose: int | None = None,
 ) -> FitResult:
     """Compile ``model`` with Adam(W), fit it with validation, and evaluate it on the test split.
 
     The loss is sparse categorical cross-entropy; the model is fitted on
-    ``splits.x_train`` with ``splits``' validation set.
+    ``splits.x_train`` with ``splits``' validation set (none when it is empty: with one
+    label per class there is nothing to spare for one).
 
     Args:
         model: a Keras classifier with softmax outputs.
@@ -102,6 +104,8 @@ def fit_and_evaluate(
         train_data: what to train on instead of ``(splits.x_train, splits.y_train)``: a
             ``tf.data.Dataset`` of ``(images, labels)`` batches (online augmentation) or
             arrays ``(x, y)`` (offline augmentation); the schedule counts its batches.
+        verbose: ``model.fit``'s ``verbose``; None: :func:`fit_verbose` (one line per epoch
+            in full mode).  Callers that show their own progress over many short runs pass 0.
 
     Returns:
         The :class:`FitResult`: per-epoch history and seconds, test loss and accuracy.
@@ -126,8 +130,8 @@ def fit_and_evaluate(
     timer = EpochTimer()
     history = model.fit(
         **inputs, epochs=epochs,
-        validation_data=(splits.x_val, splits.y_val), callbacks=[timer],
-        verbose=fit_verbose(),
+        validation_data=(splits.x_val, splits.y_val) if len(splits.x_val) else None,
+        callbacks=[timer], verbose=fit_verbose() if verbose is None else verbose,
     )
     test_loss, test_accuracy = model.evaluate(splits.x_test, splits.y_test,
                                               batch_size=batch_size, verbose=0)

@@ -70,9 +70,11 @@ def test_every_experiment_takes_its_fast_sizes_from_the_one_table():
     assert DegradationConfig().for_mode(fast).n_train == FAST_SIZES["degradation"]["train"]
     assert BNConfig().for_mode(fast).n_train == FAST_SIZES["bn_experiment"]["train"]
     transfer = TransferConfig().for_mode(fast)
-    assert (transfer.n_source, transfer.n_test, transfer.labels_per_class) == (
+    assert (transfer.n_source, transfer.n_test, transfer.transfer_labels_per_class,
+            transfer.labels_per_class) == (
         FAST_SIZES["transfer"]["n_source"], FAST_SIZES["transfer"]["n_test"],
-        (FAST_SIZES["transfer"]["labels_per_class"],))
+        FAST_SIZES["transfer"]["labels_per_class"],
+        (FAST_SIZES["transfer"]["sweep_labels_per_class"],))
     assert detection_settings(fast) == DetectionSettings(**FAST_SIZES["detection"])
     full = RunMode(fast=False)
     assert DegradationConfig().for_mode(full) == DegradationConfig()

@@ -1,5 +1,5 @@
 """Tests of helpers.lectures.transfer and helpers.training.fine_tuning: task splits, freezing,
-the comparison and the ImageNet path."""
+layer transferability."""
 
 
 from dataclasses import replace
@@ -48,16 +48,6 @@ def _ids(x: np.ndarray) -> np.ndarray:
 @pytest.fixture(scope="module")
 def data():
     return _fake_data()
-
-
-@pytest.fixture(scope="module")
-def eager():
-    """Run tf.functions eagerly: on tiny data tracing costs more than the training itself."""
-    import tensorflow as tf
-
-    tf.config.run_functions_eagerly(True)
-    yield
-    tf.config.run_functions_eagerly(False)
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +104,9 @@ def test_config_for_mode_shrinks_only_in_fast_mode_and_clips_epochs():
     fast = config.for_mode(RunMode(fast=True))
     assert fast.pretrain_epochs == 1 and fast.n_source <= 1000
     assert fast.target_epochs(50) == 1 and fast.filters == config.filters
-    assert fast.n_test == 250 and fast.labels_per_class == (40,)
+    assert fast.n_test == 250 and fast.transfer_labels_per_class == 40
+    assert fast.labels_per_class == fast.digit_labels_per_class == (2,) and fast.seeds == (13,)
+    assert min(config.labels_per_class) == 1 and len(config.seeds) >= 3
     assert config.frozen_blocks is None and fast.frozen_blocks == (0, len(config.filters))
     assert (config.target_epochs(250), config.target_epochs(1000), config.target_epochs(5000)) == (
         40, 15, 5)
@@ -194,23 +186,6 @@ def test_transfer_model_copies_the_first_blocks_and_leaves_the_pretrained_model_
 
 
 # ------------------------------------------------------------------ experiments ----------------
-def test_comparison_table_has_one_row_per_method_and_one_column_per_label_count(
-        pretrained, data):
-    runs = tr.compare_methods(pretrained, TINY, data)
-    assert len(runs) == len(tr.METHODS) * 2
-    table = tr.accuracy_table(runs)
-    assert list(table.index) == list(tr.METHODS) and list(table.columns) == [2, 4]
-    assert ((table >= 0) & (table <= 1)).all().all()
-    params = runs[runs.labels_per_class == 2].set_index("method")["trainable_params"]
-    assert params["frozen + new head"] < params["fine-tune top block"] < params[
-        "fine-tune all blocks"] < params["scratch"]
-    fig = tr.plot_methods(table)
-    ax = fig.axes[0]
-    assert ax.get_xscale() == "log" and "per class" in ax.get_xlabel()
-    assert "accuracy" in ax.get_ylabel() and len(ax.get_lines()) == len(tr.METHODS)
-    plt.close(fig)
-
-
 def test_layer_transferability_covers_every_k_and_trains_fewer_parameters_as_k_grows(
         pretrained, data):
     target = tr.target_task(TINY.transfer_labels_per_class, TINY, data)
@@ -232,44 +207,3 @@ def test_layer_transferability_tries_only_the_configured_k(pretrained, data):
         ["fine-tune", 0], ["fine-tune", 2]]
     with pytest.raises(ValueError, match="out of range"):
         tr.layer_transferability(pretrained, target, replace(TINY, frozen_blocks=(3,)))
-
-
-# ------------------------------------------------------------------ ImageNet -------------------
-def test_mobilenet_returns_none_with_one_stdout_line_when_weights_are_unavailable(
-        monkeypatch, capsys):
-    def offline(timeout):
-        import sys
-        print("noise from a failed download", file=sys.stderr)
-        raise OSError("network is unreachable")
-
-    monkeypatch.setattr(tr, "_cached_weights", lambda: None)
-    monkeypatch.setattr(tr, "_download_weights", offline)
-    assert tr.try_imagenet_mobilenet_v2(timeout=0.1) is None
-    out, err = capsys.readouterr()
-    assert err == ""
-    assert len(out.strip().splitlines()) == 1
-    assert "network is unreachable" in out and "~/.keras/models" in out
-
-
-def test_mobilenet_uses_cached_weights_without_downloading(monkeypatch, capsys):
-    sentinel = object()
-    monkeypatch.setattr(tr, "_cached_weights", lambda: "/cache/weights.h5")
-    monkeypatch.setattr(tr, "_download_weights", lambda timeout: pytest.fail("downloaded"))
-    monkeypatch.setattr(keras.applications, "MobileNetV2",
-                        lambda weights: sentinel if weights == "imagenet" else None)
-    assert tr.try_imagenet_mobilenet_v2() is sentinel
-    assert capsys.readouterr() == ("", "")
-
-
-def test_download_fails_fast_with_oserror_when_the_host_is_unreachable(monkeypatch):
-    import socket
-    import time
-
-    def refuse(*args, **kwargs):
-        raise OSError("connection refused")
-
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    start = time.perf_counter()
-    with pytest.raises(OSError, match="not reachable"):
-        tr._download_weights(timeout=1.0)
-    assert time.perf_counter() - start < 1.0
