@@ -42,7 +42,16 @@ def weights_file(alpha: float = 1.0, size: int = 224) -> str:
 
 
 def cached_weights(alpha: float = 1.0, size: int = 224) -> str | None:
-    """Path of the ImageNet weights in Keras' cache, or None."""
+    """Path of the ImageNet weights in Keras' cache, or None.
+
+    Args:
+        alpha: the width multiplier of the weights.
+        size: the input side of the weights.
+
+    Returns:
+        The path of :func:`weights_file` under ``$KERAS_HOME/models`` (default
+        ``~/.keras/models``) or ``/tmp/.keras/models`` when it exists, else None.
+    """
     home = os.path.expanduser(os.environ.get("KERAS_HOME", "~/.keras"))
     for folder in (home, "/tmp/.keras"):  # get_file falls back to /tmp when home is read-only
         path = os.path.join(folder, "models", weights_file(alpha, size))
@@ -52,8 +61,22 @@ def cached_weights(alpha: float = 1.0, size: int = 224) -> str | None:
 
 
 def download_weights(timeout: float, alpha: float = 1.0, size: int = 224) -> str:
-    """Download the weights into Keras' cache; raises OSError when offline.  A connection
-    probe in a daemon thread bounds the wait, DNS look-up included, by ``timeout`` s."""
+    """Download the weights into Keras' cache.
+
+    A connection probe in a daemon thread bounds the wait, DNS look-up included, by
+    ``timeout`` s.
+
+    Args:
+        timeout: seconds to wait for the server (probe and download).
+        alpha: the width multiplier of the weights.
+        size: the input side of the weights.
+
+    Returns:
+        The path of the downloaded file.
+
+    Raises:
+        OSError: when the server is not reachable within ``timeout``.
+    """
     ok: list[bool] = []
 
     def probe() -> None:
