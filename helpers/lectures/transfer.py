@@ -7,7 +7,8 @@ the shared target recipe and layer transferability.
 * **Target task**: classes 5-9 (Sandal, Shirt, Sneaker, Bag, Ankle boot) relabelled 0-4, with
   only ``N`` labelled training images per class (seeded); its test set is the official test
   images of classes 5-9.  :mod:`helpers.lectures.transfer_targets` adds two more targets
-  (the source classes regrouped, handwritten digits); :mod:`helpers.lectures.transfer_sweep` measures the methods.
+  (the source classes regrouped, handwritten digits); :mod:`helpers.lectures.transfer_sweep`
+  measures the methods.
 
 Every target run trains with :func:`fit_target`.  :func:`layer_transferability` freezes the
 first ``k`` blocks (Yosinski et al. 2014).
