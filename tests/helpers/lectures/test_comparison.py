@@ -65,7 +65,8 @@ def test_run_comparison_trains_every_model_for_the_same_budget_and_plots():
     table, results = cmp.run_comparison(models, data, RunMode(fast=False), budget_s=3.0,
                                         recipe=cmp.RECIPE.with_(epochs=4), target=0.05)
     assert list(table.columns) == ["model", "params", "macs", "epochs", "s_per_epoch",
-                                   "test_accuracy", "s_to_target", "total_s"]
+                                   "test_accuracy", "test_accuracy_tta", "s_to_target",
+                                   "total_s"]
     assert list(table["model"]) == ["A", "B"] and set(results) == {"A", "B"}
     assert (table["params"] == 2 * 9 + 2 + 2 * 10 + 10).all()
     assert table["epochs"].between(1, 4).all()
@@ -79,6 +80,22 @@ def test_run_comparison_trains_every_model_for_the_same_budget_and_plots():
     assert "multiply-adds" in by_macs.get_xlabel() and "parameters" in by_params.get_xlabel()
     assert "seconds per epoch" in by_time.get_xlabel()
     matplotlib.pyplot.close(fig)
+
+
+def test_without_a_budget_every_model_trains_the_recipes_epochs_and_reports_flip_tta():
+    rng = np.random.default_rng(2)
+    data = (*_data(rng, 256), *_data(rng, 64))
+    table, results = cmp.run_comparison({"A": _tiny("a"), "B": _tiny("b")}, data,
+                                        RunMode(fast=False), recipe=cmp.RECIPE.with_(epochs=2))
+    assert table["epochs"].eq(2).all()
+    assert not any(r.stopped_by_budget for r in results.values())
+    assert table["test_accuracy_tta"].between(0, 1).all()
+    for row in table.itertuples():
+        assert row.test_accuracy_tta == results[row.model].test_accuracy_tta
+
+
+def test_the_shared_recipe_trains_the_stated_epochs_with_flip_tta():
+    assert cmp.RECIPE.epochs == cmp.EPOCHS and cmp.RECIPE.tta_flip
 
 
 def test_in_fast_mode_the_comparison_subsamples_and_runs_one_epoch():
