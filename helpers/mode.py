@@ -29,6 +29,8 @@ FAST_SIZES: dict[str, dict[str, int]] = {
     "default": {"epochs": 1, "train": 4000, "eval": 2000},
     # lecture 03 on lecture 01's split (helpers.lectures.augmentation_study.lecture01_splits)
     "lecture01_split": {"train": 1000, "eval": 500},
+    # lecture 03's size sweep: two sizes, a few steps (lectures.augmentation_sweep)
+    "augmentation_sweep": {"small": 100, "large": 400, "steps": 4},
     # lecture 06: the plain and residual nets on one batch (lectures.degradation)
     "degradation": {"train": 64},
     # lecture 07: five models in one run, two batches each (lectures.comparison)

@@ -92,7 +92,8 @@ def cnn1_with_noise(input_std: float = 0.0, hidden_std: float = 0.0,
 
 def train_variant(model: keras.Model,
                   train_data: tf.data.Dataset | tuple[np.ndarray, np.ndarray],
-                  splits: Splits, epochs: int, batch_size: int = 256, seed: int = 13) -> FitResult:
+                  splits: Splits, epochs: int, batch_size: int = 256, seed: int = 13,
+                  snapshot_epochs: tuple[int, ...] = ()) -> FitResult:
     """The lecture's recipe: Adam at a constant learning rate of 1e-3, cross-entropy.
 
     Trains ``epochs`` epochs on ``train_data``, validated on the clean ``splits.x_val``
@@ -107,13 +108,16 @@ def train_variant(model: keras.Model,
         epochs: training epochs.
         batch_size: images per batch, for arrays.
         seed: passed to ``keras.utils.set_random_seed``.
+        snapshot_epochs: epochs after which the test set is evaluated too
+            (:meth:`FitResult.prefix` then gives the shorter run).
 
     Returns:
         A :class:`FitResult`; ``epoch_seconds`` holds each epoch's wall-clock time in
         seconds (validation included).
     """
     return fit_and_evaluate(model, splits, epochs, batch_size=batch_size, learning_rate=1e-3,
-                            cosine_decay=False, seed=seed, train_data=train_data)
+                            cosine_decay=False, seed=seed, train_data=train_data,
+                            snapshot_epochs=snapshot_epochs)
 
 
 def compare_epoch_seconds(variants: dict[str, tuple[keras.Model, object]], rounds: int = 3,

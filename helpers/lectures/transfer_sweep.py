@@ -43,6 +43,7 @@ from helpers.training.fine_tuning import (
     transfer_model,
 )
 from helpers.training.progress import progress
+from helpers.training.recipe import predict_batches
 
 SWEEP_METHODS: tuple[str, ...] = ("scratch", "linear probe", "fine-tune all")
 HEADS: tuple[str, ...] = (
@@ -50,14 +51,6 @@ HEADS: tuple[str, ...] = (
     "Keras dense head, target epochs",
     "Keras linear head, to convergence",
 )
-
-
-def _predict(model: keras.Model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """``model(x)`` in inference mode, batch by batch.  Called directly rather than through
-    ``model.predict``: a sweep builds dozens of small models, and a ``predict`` function traced
-    for each would make TensorFlow warn about retracing."""
-    return np.concatenate([np.asarray(model(x[i:i + batch_size], training=False))
-                           for i in range(0, len(x), batch_size)])
 
 
 def features_of(pretrained: keras.Model, x: np.ndarray) -> np.ndarray:
@@ -70,7 +63,7 @@ def features_of(pretrained: keras.Model, x: np.ndarray) -> np.ndarray:
     Returns:
         float32 ``(N, C)``, ``C`` the last block's channels.
     """
-    return _predict(feature_extractor(pretrained), x)
+    return predict_batches(feature_extractor(pretrained), x)
 
 
 def logistic_regression(f_train: np.ndarray, y_train: np.ndarray, seed: int = 13):
@@ -92,7 +85,7 @@ def logistic_regression(f_train: np.ndarray, y_train: np.ndarray, seed: int = 13
 
 
 def _accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
-    return float(np.mean(_predict(model, x).argmax(axis=1) == y))
+    return float(np.mean(predict_batches(model, x).argmax(axis=1) == y))
 
 
 def run_sweep_cell(pretrained: keras.Model, splits: Splits, num_classes: int,

@@ -19,6 +19,25 @@ from helpers.data import Splits
 from helpers.training.progress import fit_verbose
 
 
+def predict_batches(model: keras.Model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """``model(x)`` in inference mode, batch by batch, as a NumPy array.
+
+    Called directly rather than through ``model.predict``: a sweep builds dozens of small
+    models, and a ``predict`` function traced for each makes TensorFlow warn about retracing
+    (on standard error, where a notebook shows it).
+
+    Args:
+        model: a Keras model.
+        x: its inputs, ``(N, ...)``.
+        batch_size: inputs per call.
+
+    Returns:
+        The outputs ``(N, ...)``, concatenated over the batches.
+    """
+    return np.concatenate([np.asarray(model(x[i:i + batch_size], training=False))
+                           for i in range(0, len(x), batch_size)])
+
+
 class EpochTimer(keras.callbacks.Callback):
     """Records the wall-clock seconds of every training epoch in ``self.seconds``."""
 
@@ -30,6 +49,33 @@ class EpochTimer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self._start)
+
+
+class TestSnapshots(keras.callbacks.Callback):
+    """Test loss and accuracy after some epochs, in ``self.results[epoch]`` (1-based epochs).
+
+    Lets one long run stand in for a shorter one with the same start (constant learning rate:
+    the first ``k`` epochs of a long run are a ``k``-epoch run) instead of training it twice.
+
+    Args:
+        epochs: the epochs after which to evaluate, counted from 1.
+        x_test: test images.
+        y_test: integer test labels.
+        batch_size: images per evaluation step.
+    """
+
+    def __init__(self, epochs: tuple[int, ...], x_test: np.ndarray, y_test: np.ndarray,
+                 batch_size: int):
+        super().__init__()
+        self.epochs, self.x_test, self.y_test = set(epochs), x_test, y_test
+        self.batch_size = batch_size
+        self.results: dict[int, tuple[float, float]] = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 in self.epochs:
+            loss, accuracy = self.model.evaluate(self.x_test, self.y_test, verbose=0,
+                                                 batch_size=self.batch_size)
+            self.results[epoch + 1] = (float(loss), float(accuracy))
 
 
 @dataclass
@@ -69,6 +115,35 @@ class FitResult:
         """
         return 1.0 - self.history["accuracy"][-1]
 
+    def prefix(self, epochs: int) -> FitResult:
+        """The run as it stood after its first ``epochs`` epochs.
+
+        Needs a test snapshot at that epoch (``fit_and_evaluate(snapshot_epochs=...)``); the
+        whole run is returned as it is when ``epochs`` is its length.
+
+        Args:
+            epochs: how many epochs to keep, ``1 <= epochs <= len(self.epoch_seconds)``.
+
+        Returns:
+            A :class:`FitResult` with the history and seconds of those epochs and the test
+            loss and accuracy measured after them.
+
+        Raises:
+            ValueError: if no test snapshot was taken after ``epochs`` epochs.
+        """
+        if epochs == len(self.epoch_seconds):
+            return self
+        snapshots = self.extra.get("snapshots", {})
+        if epochs not in snapshots:
+            raise ValueError(f"no test snapshot after epoch {epochs}: pass "
+                             f"snapshot_epochs=({epochs},) to fit_and_evaluate (have "
+                             f"{sorted(snapshots)})")
+        loss, accuracy = snapshots[epochs]
+        return FitResult(name=self.name,
+                         history={k: v[:epochs] for k, v in self.history.items()},
+                         epoch_seconds=self.epoch_seconds[:epochs], test_loss=loss,
+                         test_accuracy=accuracy, params=self.params)
+
 
 def fit_and_evaluate(
     model: keras.Model,
@@ -82,6 +157,7 @@ def fit_and_evaluate(
     run_eagerly: bool = False,
     train_data: tf.data.Dataset | tuple[np.ndarray, np.ndarray] | None = None,
     verbose: int | None = None,
+    snapshot_epochs: tuple[int, ...] = (),
 ) -> FitResult:
     """Compile ``model`` with Adam(W), fit it with validation, and evaluate it on the test split.
 
@@ -106,6 +182,8 @@ def fit_and_evaluate(
             arrays ``(x, y)`` (offline augmentation); the schedule counts its batches.
         verbose: ``model.fit``'s ``verbose``; None: :func:`fit_verbose` (one line per epoch
             in full mode).  Callers that show their own progress over many short runs pass 0.
+        snapshot_epochs: epochs (from 1) after which the test set is also evaluated, so
+            that :meth:`FitResult.prefix` can stand in for a shorter run.
 
     Returns:
         The :class:`FitResult`: per-epoch history and seconds, test loss and accuracy.
@@ -128,10 +206,11 @@ def fit_and_evaluate(
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"], run_eagerly=run_eagerly)
     timer = EpochTimer()
+    snapshots = TestSnapshots(snapshot_epochs, splits.x_test, splits.y_test, batch_size)
     history = model.fit(
         **inputs, epochs=epochs,
         validation_data=(splits.x_val, splits.y_val) if len(splits.x_val) else None,
-        callbacks=[timer], verbose=fit_verbose() if verbose is None else verbose,
+        callbacks=[timer, snapshots], verbose=fit_verbose() if verbose is None else verbose,
     )
     test_loss, test_accuracy = model.evaluate(splits.x_test, splits.y_test,
                                               batch_size=batch_size, verbose=0)
@@ -142,6 +221,7 @@ def fit_and_evaluate(
         test_loss=float(test_loss),
         test_accuracy=float(test_accuracy),
         params=int(model.count_params()),
+        extra={"snapshots": snapshots.results},
     )
 
 

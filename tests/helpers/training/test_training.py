@@ -67,3 +67,29 @@ def test_splits_report_their_sizes():
     z = np.zeros((3, 28, 28, 1))
     assert Splits(z, z[:, 0, 0, 0], z[:2], z[:2, 0, 0, 0], z[:1], z[:1, 0, 0, 0]).sizes() == {
         "train": 3, "val": 2, "test": 1}
+
+
+def test_the_prefix_of_a_long_constant_rate_run_is_the_short_run(fast_splits):
+    small = Splits(fast_splits.x_train[:512], fast_splits.y_train[:512],
+                   fast_splits.x_val[:128], fast_splits.y_val[:128],
+                   fast_splits.x_test[:256], fast_splits.y_test[:256])
+    keras.utils.set_random_seed(0)
+    short = fit_and_evaluate(_tiny_model(), small, epochs=2, batch_size=128, cosine_decay=False)
+    keras.utils.set_random_seed(0)
+    long = fit_and_evaluate(_tiny_model(), small, epochs=3, batch_size=128, cosine_decay=False,
+                            snapshot_epochs=(2,))
+    two = long.prefix(2)
+    assert len(two.epoch_seconds) == 2 and len(two.history["val_loss"]) == 2
+    assert two.test_loss == pytest.approx(short.test_loss, rel=1e-4)
+    assert two.test_accuracy == pytest.approx(short.test_accuracy, abs=1e-6)
+    assert two.history["loss"] == pytest.approx(short.history["loss"], rel=1e-4)
+    assert long.prefix(3) is long and long.test_loss != two.test_loss
+
+
+def test_a_prefix_without_its_snapshot_says_which_argument_to_pass(fast_splits):
+    small = Splits(fast_splits.x_train[:128], fast_splits.y_train[:128],
+                   fast_splits.x_val[:64], fast_splits.y_val[:64],
+                   fast_splits.x_test[:64], fast_splits.y_test[:64])
+    result = fit_and_evaluate(_tiny_model(), small, epochs=2, batch_size=128)
+    with pytest.raises(ValueError, match=r"snapshot_epochs=\(1,\)"):
+        result.prefix(1)
