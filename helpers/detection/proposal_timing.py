@@ -33,11 +33,28 @@ from helpers.arithmetic.layer_table import layer_table, layer_table_totals
 from helpers.detection.detector_models import BACKBONE_STRIDE, build_backbone, build_roi_head
 from helpers.detection.rcnn import warp_regions
 from helpers.detection.roi_pooling import crop_and_resize_tf
+from helpers.mode import FAST_SIZES, RunMode
 
 #: Side in pixels of a warped region: the backbone's stride 8 gives the RoI head's 7 x 7 input.
 WARP_SIZE = 56
 #: Proposals per image to time (the papers use about 2,000 from selective search).
 PROPOSAL_COUNTS = (50, 200, 500, 2000)
+
+
+def timing_settings(mode: RunMode) -> tuple[tuple[int, ...], int]:
+    """Proposal counts and repeats to time in ``mode``.
+
+    Args:
+        mode: the notebook's :class:`~helpers.mode.RunMode`.
+
+    Returns:
+        ``(counts, repeats)``: :data:`PROPOSAL_COUNTS` and 3 in full mode; two small counts
+        and one repeat (``FAST_SIZES["proposal_timing"]``) in fast mode.
+    """
+    if not mode.fast:
+        return PROPOSAL_COUNTS, 3
+    fast = FAST_SIZES["proposal_timing"]
+    return (fast["small"], fast["large"]), fast["repeats"]
 
 
 @dataclass

@@ -56,3 +56,10 @@ def test_the_timing_table_has_both_pipelines_and_their_ratio_and_plots(nets):
 def test_timing_needs_at_least_one_repeat(nets):
     with pytest.raises(ValueError, match="repeats must be >= 1"):
         pt.proposal_timing(nets, np.zeros((128, 128)), counts=(2,), repeats=0)
+
+
+def test_full_mode_times_the_papers_proposal_counts_and_fast_mode_two_small_ones():
+    from helpers.mode import FAST_SIZES, RunMode
+    assert pt.timing_settings(RunMode(fast=False)) == ((50, 200, 500, 2000), 3)
+    fast = FAST_SIZES["proposal_timing"]
+    assert pt.timing_settings(RunMode(fast=True)) == ((fast["small"], fast["large"]), 1)
