@@ -122,8 +122,10 @@ def random_proposals(n: int, image_size: int, seed: int = 0) -> np.ndarray:
 
 
 def _run_head(head: keras.Model, pooled: tf.Tensor) -> None:
+    """Run the head and copy its outputs to NumPy, so that the timing includes the work."""
     logits, deltas = head(pooled, training=False)
-    np.asarray(logits), np.asarray(deltas)  # wait for the result
+    np.asarray(logits)
+    np.asarray(deltas)
 
 
 def rcnn_seconds(nets: TimingNetworks, image: np.ndarray, boxes: np.ndarray,
