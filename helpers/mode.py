@@ -45,8 +45,8 @@ FAST_SIZES: dict[str, dict[str, int]] = {
     # lecture 10: every detector end to end on a few scenes (lectures.object_detection)
     "detection": {"n_pretrain": 500, "pretrain_epochs": 1, "n_pretrain_test": 500,
                   "n_localise_train": 150, "n_localise_test": 25, "localise_epochs": 1,
-                  "n_train": 48, "n_proposal_train": 16, "n_test": 12, "faster_epochs": 1,
-                  "fast_epochs": 1, "rcnn_epochs": 1, "max_proposals": 150,
+                  "n_train": 16, "n_test": 12, "two_stage_epochs": 1, "rcnn_epochs": 1,
+                  "max_proposals": 150,
                   "rcnn_pretrain_items": 0},
     # lecture 10: time per image at two proposal counts, one repeat (detection.proposal_timing)
     "proposal_timing": {"small": 10, "large": 40, "repeats": 1},

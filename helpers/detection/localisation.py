@@ -8,7 +8,7 @@ added (the multi-task loss in its simplest form).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import keras
 import numpy as np
@@ -99,53 +99,136 @@ def train_localiser(train: DetectionScenes, test: DetectionScenes, epochs: int =
                               float(np.mean(correct & (ious >= 0.5))), seconds)
 
 
+class ItemRoIPool(keras.layers.Layer):
+    """RoI pooling of one box per image, as the detectors' head pools (7 x 7, bilinear).
+
+    Call on ``[feature map (B, h, w, C), boxes (B, 4)]`` with the boxes in image pixels;
+    returns ``(B, size, size, C)``.
+    """
+
+    def __init__(self, size: int = 7, **kwargs):
+        super().__init__(**kwargs)
+        self.size = size
+
+    def call(self, inputs):
+        import tensorflow as tf
+
+        from helpers.detection.detector_models import BACKBONE_STRIDE
+        from helpers.detection.roi_pooling import crop_and_resize_tf
+
+        fmap, boxes = inputs
+        index = tf.range(tf.shape(boxes)[0])
+        return crop_and_resize_tf(fmap, boxes, index, self.size, 1.0 / BACKBONE_STRIDE)
+
+    def compute_output_shape(self, input_shapes):
+        fmap_shape = input_shapes[0]
+        return (fmap_shape[0], self.size, self.size, fmap_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size}
+
+
+def build_pretraining_classifier(canvas: int = 40, pool_size: int = 7) -> keras.Model:
+    """The detectors' backbone and RoI head as a classifier of one item per canvas.
+
+    The item's box is RoI-pooled from the backbone's feature map and classified by the
+    Fast R-CNN head (:func:`~helpers.detection.detector_models.build_roi_head`, background
+    at index 0 and FashionMNIST class ``c`` at ``c + 1``), so pre-training trains the
+    fully connected layers too, as ImageNet pre-training trains VGG16's fc6 and fc7.
+
+    Args:
+        canvas: side of the square canvases in pixels (a multiple of 8).
+        pool_size: side of the pooled RoI features (cells).
+
+    Returns:
+        keras.Model mapping ``[image (B, canvas, canvas, 1), box (B, 4) in pixels]`` to
+        class logits ``(B, 11)``; its sub-models ``backbone`` and ``roi_head`` are the ones
+        :meth:`TwoStageDetector.init_backbone_from` copies.
+    """
+    from helpers.detection.detector_models import build_backbone, build_roi_head
+
+    backbone = build_backbone((canvas, canvas, 1))
+    box = keras.Input((4,), name="box")
+    pooled = ItemRoIPool(pool_size, name="item_roi_pool")([backbone.output, box])
+    head = build_roi_head(pool_size)
+    head.get_layer("bbox_deltas").trainable = False  # no boxes to regress in pre-training
+    logits, _ = head(pooled)
+    return keras.Model([backbone.input, box], logits, name="pretrained_classifier")
+
+
+def _item_inputs(scenes: DetectionScenes) -> tuple[list[np.ndarray], np.ndarray]:
+    """``([images, boxes], labels + 1)`` of one-item scenes for the pre-training classifier."""
+    return ([scenes.images, np.concatenate(scenes.boxes).astype(np.float32)],
+            np.concatenate(scenes.labels) + 1)
+
+
 @dataclass
 class PretrainResult:
     """A backbone pre-trained as a classifier (the course's stand-in for ImageNet)."""
 
     model: keras.Model
-    accuracy: float
-    seconds: float
+    accuracy: float  # on the test canvases after the last epoch
+    seconds: float  # training, canvas generation included
+    test_accuracy: list[float] = field(default_factory=list)  # after every epoch
 
 
 def pretrain_backbone(n_train: int, epochs: int = 2, canvas: int = 40, n_test: int = 2000,
-                      seed: int = 0, verbose: int | None = None) -> PretrainResult:
-    """Train :func:`build_backbone` + global max pooling + softmax on one-item canvases.
+                      seed: int = 0, learning_rate: float = 1e-3,
+                      verbose: int | None = None) -> PretrainResult:
+    """Pre-train the detectors' backbone and RoI head as a classifier on one-item canvases.
 
     Small canvases (default 40 x 40, items 28-40 px) make an image cost about a tenth
     of a 128 x 128 scene, so many items are seen cheaply; the fully convolutional
     backbone then initialises the detectors on full scenes
-    (:meth:`TwoStageDetector.init_backbone_from`).
+    (:meth:`TwoStageDetector.init_backbone_from`), with the RoI head that classifies the
+    item's box (:func:`build_pretraining_classifier`).  Every epoch draws **fresh canvases**
+    (new items, sizes, positions, clutter and noise): with one fixed set of 40,000 the
+    network memorises it (training accuracy 0.93 against 0.83 on test canvases after
+    6 epochs), with fresh ones training and test accuracy stay together.  Adam with a
+    cosine decay of the learning rate to 5 % over all steps.
 
     Args:
-        n_train: training canvases (from FashionMNIST's training split).
-        epochs: training epochs.
+        n_train: training canvases per epoch (from FashionMNIST's training split).
+        epochs: training epochs, each on new canvases.
         canvas: side of the canvases in pixels (a multiple of 8); items are 28 to ``canvas`` px.
-        n_test: test canvases.
-        seed: random seed of the weights and the training canvases (test: ``seed + 1``).
+        n_test: test canvases (FashionMNIST's test split), evaluated after every epoch.
+        seed: random seed of the weights; epoch ``e`` draws its canvases with seed
+            ``seed + 100 + e``, the test canvases with ``seed + 1``.
+        learning_rate: Adam's initial learning rate.
         verbose: Keras' ``fit`` verbosity (None: one line per epoch in full mode, silent in
             fast mode).
 
     Returns:
-        :class:`PretrainResult` with the model, the test accuracy on ``n_test`` canvases
-        from FashionMNIST's test split, and the training seconds.
+        :class:`PretrainResult` with the model, the final test accuracy and the one after
+        every epoch, and the training seconds (canvas generation included).
+
+    Raises:
+        ValueError: ``n_train``, ``epochs`` or ``n_test`` is below 1.
     """
-    from helpers.detection.detector_models import build_backbone
     from helpers.detection.scenes import single_object_scenes
 
+    if min(n_train, epochs, n_test) < 1:
+        raise ValueError(f"need n_train, epochs and n_test >= 1, got {n_train}, {epochs}, "
+                         f"{n_test}")
     keras.utils.set_random_seed(seed)
-    size = (28, canvas)
-    train = single_object_scenes(n_train, "train", seed=seed, canvas=canvas, item_size=size)
+    size, batch = (28, canvas), 64
     test = single_object_scenes(n_test, "test", seed=seed + 1, canvas=canvas, item_size=size)
-    backbone = build_backbone((canvas, canvas, 1))
-    x = keras.layers.GlobalMaxPooling2D(name="pretrain_gmp")(backbone.output)
-    out = keras.layers.Dense(10, activation="softmax", name="pretrain_class")(x)
-    model = keras.Model(backbone.input, out, name="pretrained_classifier")
-    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy",
+    model = build_pretraining_classifier(canvas)
+    steps = epochs * int(np.ceil(n_train / batch))
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.05)
+    model.compile(keras.optimizers.Adam(schedule),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
+    verbose = fit_verbose() if verbose is None else verbose
+    history: list[float] = []
     start = time.perf_counter()
-    model.fit(train.images, np.concatenate(train.labels), epochs=epochs, batch_size=64,
-              verbose=fit_verbose() if verbose is None else verbose)
+    for epoch in range(epochs):
+        train = single_object_scenes(n_train, "train", seed=seed + 100 + epoch, canvas=canvas,
+                                     item_size=size)
+        model.fit(*_item_inputs(train), epochs=1, batch_size=batch, verbose=verbose)
+        _, acc = model.evaluate(*_item_inputs(test), verbose=0)
+        history.append(float(acc))
+        if verbose:
+            print(f"pre-training epoch {epoch + 1}/{epochs}: test accuracy {acc:.3f}")
     seconds = time.perf_counter() - start
-    _, acc = model.evaluate(test.images, np.concatenate(test.labels), verbose=0)
-    return PretrainResult(model, float(acc), seconds)
+    return PretrainResult(model, history[-1], seconds, history)

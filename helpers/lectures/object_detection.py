@@ -13,21 +13,22 @@ from helpers.mode import FAST_SIZES, RunMode
 class DetectionSettings:
     """How many scenes and epochs each experiment of lecture 10 uses.
 
-    Full mode is sized for a 2-core CPU: Faster R-CNN trains in at most about
-    15 minutes, the whole lecture in well under an hour.
+    R-CNN, Fast R-CNN and Faster R-CNN train on the same ``n_train`` scenes. Fast and
+    Faster R-CNN are one network and take the same steps (``two_stage_epochs``); R-CNN's
+    ``rcnn_epochs`` are sized so that its region CNN sees about as many regions per scene
+    (about 62 windows an epoch) as the two-stage head (32 RoIs an epoch).  Full mode is
+    sized for the lecture to run in about 15 minutes on a 2-core CPU.
     """
 
-    n_pretrain: int  # one-item 40 x 40 canvases the detectors' backbone is pre-trained on
+    n_pretrain: int  # one-item 40 x 40 canvases per pre-training epoch (fresh every epoch)
     pretrain_epochs: int
     n_pretrain_test: int  # one-item canvases from the test split the pre-training is tested on
     n_localise_train: int  # single-object 64 x 64 scenes
     n_localise_test: int
     localise_epochs: int
-    n_train: int  # Faster R-CNN training scenes
-    n_proposal_train: int  # scenes with selective-search proposals (R-CNN, Fast R-CNN)
+    n_train: int  # training scenes of every detector
     n_test: int
-    faster_epochs: int
-    fast_epochs: int
+    two_stage_epochs: int  # Fast R-CNN and Faster R-CNN
     rcnn_epochs: int
     max_proposals: int  # selective-search proposals kept per image
     rcnn_pretrain_items: int  # FashionMNIST items R-CNN's region CNN is pre-trained on
@@ -50,10 +51,9 @@ def detection_settings(mode: RunMode) -> DetectionSettings:
         # trace); 16 training scenes still hold every class, the 12 test scenes all but one.
         return DetectionSettings(**FAST_SIZES["detection"])
     return DetectionSettings(
-        n_pretrain=40000, pretrain_epochs=2, n_pretrain_test=2000,
+        n_pretrain=40000, pretrain_epochs=4, n_pretrain_test=2000,
         n_localise_train=6000, n_localise_test=1000, localise_epochs=2,
-        n_train=4000, n_proposal_train=800, n_test=300,
-        faster_epochs=4, fast_epochs=4, rcnn_epochs=3, max_proposals=1000,
+        n_train=2000, n_test=300, two_stage_epochs=6, rcnn_epochs=3, max_proposals=1000,
         rcnn_pretrain_items=20000,
     )
 

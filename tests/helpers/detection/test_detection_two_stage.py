@@ -94,6 +94,33 @@ def test_backbone_weights_copy_by_layer_name(detector):
         other.init_backbone_from(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]))
 
 
+def test_pretraining_draws_fresh_canvases_every_epoch_and_records_test_accuracy(monkeypatch):
+    from helpers.detection import localisation
+    from helpers.detection import scenes as scene_module
+
+    drawn = []
+    real = scene_module.single_object_scenes
+
+    def recording(n, split="train", seed=0, **kwargs):
+        drawn.append((n, split, seed))
+        return real(n, split, seed=seed, **kwargs)
+
+    monkeypatch.setattr(scene_module, "single_object_scenes", recording)
+    result = localisation.pretrain_backbone(64, epochs=2, n_test=32, seed=3, verbose=0)
+    assert drawn == [(32, "test", 4), (64, "train", 103), (64, "train", 104)]
+    assert len(result.test_accuracy) == 2 and result.accuracy == result.test_accuracy[-1]
+    assert all(0.0 <= a <= 1.0 for a in result.test_accuracy) and result.seconds > 0
+    detector = TwoStageDetector(DetectorConfig(seed=0))
+    assert detector.init_backbone_from(result.model) == 12 + 4  # backbone, then fc6 .. deltas
+    for name in ("b3b_conv", "fc6", "cls_logits"):
+        source = result.model.get_layer("roi_head") if name[0] in "fc" else result.model
+        theirs = source.get_layer(name).get_weights()[0]
+        mine = (detector.head if name[0] in "fc" else detector.backbone).get_layer(name)
+        np.testing.assert_array_equal(mine.get_weights()[0], theirs)
+    with pytest.raises(ValueError, match="epochs"):
+        localisation.pretrain_backbone(64, epochs=0)
+
+
 def test_localisation_targets_refuse_multi_object_scenes(scenes):
     with pytest.raises(ValueError, match="exactly one object"):
         localisation_targets(scenes)
@@ -101,7 +128,7 @@ def test_localisation_targets_refuse_multi_object_scenes(scenes):
 
 def test_fast_mode_settings_are_smaller_than_full():
     fast, full = detection_settings(RunMode(fast=True)), detection_settings(RunMode(fast=False))
-    assert fast.n_train < full.n_train and fast.faster_epochs <= full.faster_epochs
+    assert fast.n_train < full.n_train and fast.two_stage_epochs <= full.two_stage_epochs
     assert fast.n_test < full.n_test and fast.n_pretrain_test < full.n_pretrain_test
 
 
