@@ -46,6 +46,26 @@ __all__ = [
 Convention = Literal["inclusive", "matlab", "continuous"]
 
 
+def anchor_shapes(sizes: tuple[float, ...], ratios: tuple[float, ...]) -> np.ndarray:
+    """Anchors centred on (0, 0), ratio-major like py-faster-rcnn.
+
+    An anchor of size s and ratio r = h / w has area s^2: w = s / sqrt(r), h = s * sqrt(r).
+
+    Args:
+        sizes: anchor sides ``s`` in pixels.
+        ratios: aspect ratios ``h / w``.
+
+    Returns:
+        A float array (len(ratios) * len(sizes), 4) of ``(x1, y1, x2, y2)``.
+    """
+    shapes = []
+    for r in ratios:
+        for s in sizes:
+            w, h = s / np.sqrt(r), s * np.sqrt(r)
+            shapes.append([-w / 2, -h / 2, w / 2, h / 2])
+    return np.array(shapes)
+
+
 def base_anchors(
     base_size: int = 16,
     ratios: Sequence[float] = (0.5, 1, 2),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from helpers.mode import FAST_SIZES, RunMode
@@ -76,3 +77,51 @@ def comparison_table(rows: dict[str, dict[str, float]]) -> pd.DataFrame:
     first = table["network s/image"].iloc[0]
     table["network speed-up"] = first / table["network s/image"]
     return table
+
+
+def ground_truth_accuracy(detector, scenes) -> float:
+    """How often a detector's head names the right class for the ground-truth boxes.
+
+    This separates classification from localisation: the boxes are given, so a low
+    figure means the head confuses the classes, not that the proposals miss the objects.
+
+    Args:
+        detector: a :class:`~helpers.detection.two_stage.TwoStageDetector` (its
+            ``classify_boxes`` is called; the background score is ignored).
+        scenes: :class:`~helpers.detection.scenes.DetectionScenes` with their boxes and labels.
+
+    Returns:
+        The fraction of ground-truth objects whose most probable object class is theirs.
+
+    Raises:
+        ValueError: the scenes hold no object.
+    """
+    truth = np.concatenate(scenes.labels)
+    if truth.size == 0:
+        raise ValueError("these scenes hold no object; make them with make_scenes(n >= 1)")
+    probs = detector.classify_boxes(scenes.images, scenes.boxes)
+    pred = np.concatenate([p[:, 1:].argmax(axis=1) for p in probs])
+    return float(np.mean(pred == truth))
+
+
+def class_agnostic_ap(detections, scenes, iou_threshold: float = 0.5) -> float:
+    """Average precision when every class is called "object": how good the boxes are alone.
+
+    Args:
+        detections: per scene ``(boxes (K, 4), scores (K,), labels (K,))``, as
+            ``TwoStageDetector.detect`` returns them.
+        scenes: the :class:`~helpers.detection.scenes.DetectionScenes` they were found in.
+        iou_threshold: IoU at which a detection finds an object.
+
+    Returns:
+        The AP of the one class "object", in [0, 1].
+    """
+    from helpers.detection.evaluation import evaluate_detections
+
+    if len(detections) != len(scenes):
+        raise ValueError(f"need one detection triple per scene: {len(detections)} vs "
+                         f"{len(scenes)}")
+    found = [(b, s, np.zeros(len(s), np.int64)) for b, s, _ in detections]
+    truth = [(b, np.zeros(len(y), np.int64)) for b, y in zip(scenes.boxes, scenes.labels,
+                                                            strict=True)]
+    return float(evaluate_detections(found, truth, 1, iou_threshold).mean_ap)

@@ -7,7 +7,12 @@ from helpers.detection.boxes import box_area, iou_matrix
 from helpers.detection.localisation import localisation_targets
 from helpers.detection.scenes import make_scenes
 from helpers.detection.two_stage import DetectorConfig, TwoStageDetector, anchor_shapes
-from helpers.lectures.object_detection import comparison_table, detection_settings
+from helpers.lectures.object_detection import (
+    class_agnostic_ap,
+    comparison_table,
+    detection_settings,
+    ground_truth_accuracy,
+)
 from helpers.mode import RunMode
 
 
@@ -141,3 +146,27 @@ def test_comparison_table_adds_totals_and_speed_ups():
     })
     assert table.loc["fast", "network speed-up"] == pytest.approx(20)
     assert table.loc["slow", "total s/image"] == pytest.approx(2.5)
+
+
+def test_classify_boxes_scores_every_given_box_and_ground_truth_accuracy_counts_hits(
+        detector, scenes):
+    probs = detector.classify_boxes(scenes.images[:4], scenes.boxes[:4])
+    assert [len(p) for p in probs] == [len(b) for b in scenes.boxes[:4]]
+    assert all(p.shape[1] == 11 and np.allclose(p.sum(axis=1), 1, atol=1e-5) for p in probs)
+    hits = np.concatenate([p[:, 1:].argmax(1) for p in probs]) == np.concatenate(
+        scenes.labels[:4])
+    assert ground_truth_accuracy(detector, scenes[:4]) == pytest.approx(hits.mean())
+    empty = scenes[:1]
+    empty.labels[0] = empty.labels[0][:0]
+    with pytest.raises(ValueError, match="no object"):
+        ground_truth_accuracy(detector, empty)
+
+
+def test_class_agnostic_ap_ignores_the_class_but_not_the_box(scenes):
+    few = scenes[:3]
+    wrong_class = [(b, np.ones(len(b)), (y + 1) % 10) for b, y in zip(few.boxes, few.labels, strict=True)]
+    assert class_agnostic_ap(wrong_class, few) == pytest.approx(1.0)
+    shifted = [(b + 40.0, np.ones(len(b)), y) for b, y in zip(few.boxes, few.labels, strict=True)]
+    assert class_agnostic_ap(shifted, few) < 0.5
+    with pytest.raises(ValueError, match="one detection triple per scene"):
+        class_agnostic_ap(wrong_class[:2], few)
