@@ -164,9 +164,10 @@ def test_classify_boxes_scores_every_given_box_and_ground_truth_accuracy_counts_
 
 def test_class_agnostic_ap_ignores_the_class_but_not_the_box(scenes):
     few = scenes[:3]
-    wrong_class = [(b, np.ones(len(b)), (y + 1) % 10) for b, y in zip(few.boxes, few.labels, strict=True)]
+    pairs = list(zip(few.boxes, few.labels, strict=True))
+    wrong_class = [(b, np.ones(len(b)), (y + 1) % 10) for b, y in pairs]
     assert class_agnostic_ap(wrong_class, few) == pytest.approx(1.0)
-    shifted = [(b + 40.0, np.ones(len(b)), y) for b, y in zip(few.boxes, few.labels, strict=True)]
+    shifted = [(b + 40.0, np.ones(len(b)), y) for b, y in pairs]
     assert class_agnostic_ap(shifted, few) < 0.5
     with pytest.raises(ValueError, match="one detection triple per scene"):
         class_agnostic_ap(wrong_class[:2], few)
