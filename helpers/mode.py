@@ -42,6 +42,8 @@ FAST_SIZES: dict[str, dict[str, int]] = {
     # lecture 09: one label count, small source and test sets (lectures.transfer)
     "transfer": {"labels_per_class": 40, "sweep_labels_per_class": 2, "val_per_class": 10,
                  "source_val_per_class": 40, "n_source": 600, "n_test": 250},
+    # lecture 05: label smoothing with and without, one seed (lectures.label_smoothing)
+    "label_smoothing": {"seeds": 1},
     # lecture 10: every detector end to end on a few scenes (lectures.object_detection)
     "detection": {"n_pretrain": 500, "pretrain_epochs": 1, "n_pretrain_test": 500,
                   "n_localise_train": 150, "n_localise_test": 25, "localise_epochs": 1,
