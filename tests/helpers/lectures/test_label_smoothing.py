@@ -60,6 +60,7 @@ def test_study_trains_every_epsilon_on_the_same_seed_and_summarises_pair_by_pair
                                     seeds=(3, 4), mode=RunMode(fast=True))
     assert list(runs["epsilon"]) == [0.0, 0.2] and set(runs["seed"]) == {3}  # fast: one seed
     assert runs["test accuracy"].between(0, 1).all() and (runs["ECE"] >= 0).all()
+    assert runs["train accuracy"].between(0, 1).all()
     summary = ls.study_summary(runs)
     assert summary.loc[0.0, "accuracy change (points)"] == 0.0
     expected = 100 * (runs["test accuracy"].iloc[1] - runs["test accuracy"].iloc[0])
