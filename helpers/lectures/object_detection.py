@@ -17,8 +17,9 @@ class DetectionSettings:
     R-CNN, Fast R-CNN and Faster R-CNN train on the same ``n_train`` scenes. Fast and
     Faster R-CNN are one network and take the same steps (``two_stage_epochs``); R-CNN's
     ``rcnn_epochs`` are sized so that its region CNN sees about as many regions per scene
-    (about 62 windows an epoch) as the two-stage head (32 RoIs an epoch).  Full mode is
-    sized for the lecture to run in about 15 minutes on a 2-core CPU.
+    (about 62 windows an epoch) as the two-stage head (32 RoIs an epoch).  In full mode the
+    lecture took 1,009 s of own work on a 2-core CPU (``notebook_suite_full.json``), over the
+    course's 900 s: the same scenes for all three detectors are the lesson.
     """
 
     n_pretrain: int  # one-item 40 x 40 canvases per pre-training epoch (fresh every epoch)

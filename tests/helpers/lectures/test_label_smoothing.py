@@ -43,6 +43,17 @@ def test_calibration_error_is_zero_when_confidence_equals_accuracy_and_large_whe
     assert ls.expected_calibration_error(sure, np.array([0, 1] * 5)) == pytest.approx(0.5)
 
 
+def test_prediction_report_takes_float32_softmax_rows_without_warning():
+    import warnings
+
+    logits = np.random.default_rng(3).normal(size=(50, 10)).astype("float32")
+    probs = keras.ops.convert_to_numpy(keras.ops.softmax(logits, axis=1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report = ls.prediction_report(probs, np.zeros(50, int))
+    assert report["test NLL"] > 0
+
+
 def test_prediction_report_nll_matches_sklearn_log_loss():
     rng = np.random.default_rng(1)
     probs = rng.dirichlet(np.ones(5), size=40)
