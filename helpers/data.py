@@ -369,6 +369,16 @@ def as_images(pixels: np.ndarray) -> np.ndarray:
         float32 ``(N, 28, 28, 1)`` images (channels last) in ``[0, 1]``.
     """
     pixels = np.asarray(pixels)
+    if pixels.ndim == 0 or pixels[0].size != 28 * 28:
+        per_row = pixels[0].size if pixels.ndim else pixels.size
+        raise ValueError(f"as_images needs 784 pixel values per image (28 x 28), got "
+                         f"{per_row} (array of shape {pixels.shape}); pass the pixel columns "
+                         "only (data.iloc[:, 1:], without the label column) or images "
+                         "(N, 28, 28)")
+    if np.issubdtype(pixels.dtype, np.floating) and pixels.size and 0 < pixels.max() <= 1.0:
+        raise ValueError("as_images scales 0-255 pixels to [0, 1], and these are already in "
+                         "[0, 1]: scaling again would leave every image almost black; use them "
+                         "as they are (reshape with .reshape(-1, 28, 28, 1))")
     return (pixels.reshape(len(pixels), 28, 28, 1).astype("float32") / 255.0)
 
 

@@ -23,6 +23,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 
+from helpers.input_checks import check_class_indices, check_same_length
+
 
 def _sub_model(model: keras.Model, names: list[str | None]) -> keras.Model:
     """A model from ``model``'s single input to the outputs of the named layers (None: the
@@ -247,6 +249,15 @@ class FilterAscent:
         return self._result(np.stack(images), filters, start)
 
 
+def _explained_classes(classes, images, num_classes: int) -> np.ndarray:
+    """``classes`` as int32 ``(N,)``, one valid class index per image, or a clear error."""
+    classes = np.atleast_1d(np.asarray(classes))
+    if classes.ndim == 1 and len(classes) == 1 and len(images) > 1:
+        classes = np.repeat(classes, len(images))
+    check_same_length(images=images, classes=classes)
+    return check_class_indices(classes, num_classes, "classes").astype("int32")
+
+
 def saliency_maps(model: keras.Model, images: np.ndarray, classes, score_layer: str | None = None
                   ) -> np.ndarray:
     """Vanilla-gradient saliency ``|d y_c / d x|``, max over channels: ``(N, H, W)``, >= 0.
@@ -265,7 +276,7 @@ def saliency_maps(model: keras.Model, images: np.ndarray, classes, score_layer: 
     """
     scorer = _sub_model(model, [score_layer])
     x = tf.constant(np.asarray(images, dtype="float32"))
-    classes = tf.constant(np.asarray(classes, dtype="int32"))
+    classes = tf.constant(_explained_classes(classes, images, scorer.output_shape[-1]))
     with tf.GradientTape() as tape:
         tape.watch(x)
         y = tf.gather(scorer(x, training=False), classes, axis=1, batch_dims=1)
@@ -293,7 +304,7 @@ def grad_cam(model: keras.Model, images: np.ndarray, classes, conv_layer: str,
     """
     scorer = _sub_model(model, [conv_layer, score_layer])
     x = tf.constant(np.asarray(images, dtype="float32"))
-    classes = tf.constant(np.asarray(classes, dtype="int32"))
+    classes = tf.constant(_explained_classes(classes, images, scorer.output_shape[1][-1]))
     with tf.GradientTape() as tape:
         maps, scores = scorer(x, training=False)
         y = tf.gather(scores, classes, axis=1, batch_dims=1)

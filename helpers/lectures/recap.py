@@ -21,6 +21,13 @@ from sklearn.metrics import confusion_matrix
 from sklearn.model_selection import train_test_split
 
 from helpers.data import Splits, as_images
+from helpers.input_checks import (
+    check_class_indices,
+    check_csv_columns,
+    check_images,
+    check_one_hot,
+    check_same_length,
+)
 from helpers.mode import RunMode, run_mode
 from helpers.training.progress import fit_verbose
 
@@ -68,6 +75,8 @@ def prepare_csv_data(train_csv: str | PathLike, test_csv: str | PathLike,
         and one-hot float labels ``(N, 10)``.
     """
     data_train, data_test = pd.read_csv(train_csv), pd.read_csv(test_csv)
+    check_csv_columns(data_train.columns, train_csv)
+    check_csv_columns(data_test.columns, test_csv)
     x = np.array(data_train.iloc[:, 1:])
     y = keras.utils.to_categorical(np.array(data_train.iloc[:, 0]), num_classes=10)
     x_train, x_val, y_train, y_val = train_test_split(x, y, test_size=val_size,
@@ -97,6 +106,10 @@ def train(model: keras.Model, data: Splits, epochs: int = 10, batch_size: int = 
         :class:`TrainResult`: per-epoch history, wall-clock seconds of ``fit``, epochs run
         and training images used.
     """
+    outputs = model.output_shape[-1]
+    for part in ("train", "val"):
+        check_images(getattr(data, f"x_{part}"), f"data.x_{part}")
+        check_one_hot(getattr(data, f"y_{part}"), outputs, f"data.y_{part}")
     mode = run_mode() if mode is None else mode
     x_train, y_train = mode.subset(data.x_train, data.y_train, kind="train", seed=seed)
     x_val, y_val = mode.subset(data.x_val, data.y_val, kind="eval", seed=seed)
@@ -129,6 +142,9 @@ def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, mode: RunMode | N
         :class:`EvalResult`: loss, accuracy, the images used and their integer labels
         ``y_true`` and predictions ``y_pred`` ``(n,)``.
     """
+    check_images(x, "x")
+    check_one_hot(y, model.output_shape[-1], "y")
+    check_same_length(x=x, y=y)
     mode = run_mode() if mode is None else mode
     x, y = mode.subset(x, y, kind="eval", seed=seed)
     loss, accuracy = model.evaluate(x, y, batch_size=batch_size, verbose=0)
@@ -136,10 +152,16 @@ def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, mode: RunMode | N
     return EvalResult(float(loss), float(accuracy), x, y.argmax(axis=1), y_pred)
 
 
-def _labels(y: np.ndarray) -> np.ndarray:
-    """Integer labels ``(N,)`` from labels or one-hot ``(N, C)``."""
+def _labels(y: np.ndarray, num_classes: int, name: str) -> np.ndarray:
+    """Integer labels ``(N,)`` in ``0 .. num_classes - 1`` from labels or one-hot ``(N, C)``."""
     y = np.asarray(y)
-    return y.argmax(axis=1) if y.ndim == 2 else y.astype(int)
+    if y.ndim == 2:
+        if y.shape[1] != num_classes:
+            raise ValueError(f"{name} has {y.shape[1]} columns but there are {num_classes} "
+                             "class names; pass one-hot rows or probabilities (N, "
+                             f"{num_classes}), or class indices (N,)")
+        y = y.argmax(axis=1)
+    return check_class_indices(y, num_classes, name)
 
 
 def plot_history(history: dict[str, list[float]] | TrainResult, title: str = "") -> Figure:
@@ -182,7 +204,10 @@ def plot_confusion_matrix(
     Returns:
         The matplotlib ``Figure``.
     """
-    cm = confusion_matrix(_labels(y_true), _labels(y_pred), labels=range(len(class_names)))
+    n = len(class_names)
+    truth, pred = _labels(y_true, n, "y_true"), _labels(y_pred, n, "y_pred")
+    check_same_length(y_true=truth, y_pred=pred)
+    cm = confusion_matrix(truth, pred, labels=range(n))
     fig, ax = plt.subplots(figsize=(6.5, 5.5))
     image = ax.imshow(cm, cmap="Blues")
     fig.colorbar(image, ax=ax, label="number of test images")
@@ -224,7 +249,10 @@ def show_class_examples(
     Returns:
         The matplotlib ``Figure``, a grid of 5 columns.
     """
-    labels = _labels(y)
+    labels = _labels(y, len(class_names), "y")
+    missing = sorted(set(range(len(class_names))) - set(labels.tolist()))
+    if missing:
+        raise ValueError(f"y holds no image of class(es) {missing}; pass a set with every class")
     first = [int(np.flatnonzero(labels == c)[0]) for c in range(len(class_names))]
     titles = [f"{c}: {name}" for c, name in enumerate(class_names)]
     return _gallery([x[i] for i in first], titles, 5, "One training image per class")
@@ -246,7 +274,9 @@ def show_misclassified(
     Returns:
         The matplotlib ``Figure``, a grid of 8 columns.
     """
-    t, p = _labels(y_true), _labels(y_pred)
+    t = _labels(y_true, len(class_names), "y_true")
+    p = _labels(y_pred, len(class_names), "y_pred")
+    check_same_length(x=x, y_true=t, y_pred=p)
     wrong = np.flatnonzero(t != p)[:n]
     titles = [f"true: {class_names[t[i]]}\npred: {class_names[p[i]]}" for i in wrong]
     suptitle = f"First {len(wrong)} of {int((t != p).sum())} misclassified images"
