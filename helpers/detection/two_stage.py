@@ -26,8 +26,9 @@ import numpy as np
 import tensorflow as tf
 
 import helpers  # noqa: F401
-from helpers.detection.anchors import anchor_shapes, assign_rpn_labels, grid_anchors
-from helpers.detection.boxes import clip_boxes, decode_boxes, encode_boxes, iou_matrix
+from helpers.detection import two_stage_targets as targets
+from helpers.detection.anchors import anchor_shapes, grid_anchors
+from helpers.detection.boxes import clip_boxes, decode_boxes
 from helpers.detection.detector_models import (
     BACKBONE_STRIDE,
     build_backbone,
@@ -36,8 +37,7 @@ from helpers.detection.detector_models import (
 )
 from helpers.detection.nms import batched_nms, non_max_suppression
 from helpers.detection.roi_pooling import crop_and_resize_tf
-
-BOX_STD = np.array([0.1, 0.1, 0.2, 0.2])  # py-faster-rcnn's target normalisation
+from helpers.detection.two_stage_targets import BOX_STD
 
 
 @dataclass
@@ -67,6 +67,9 @@ class DetectorConfig:
     # frozen at 3e-4: 0.80 (0.78); frozen at 1e-3 it collapses to 0.38 (0.40).
     # Reproduce with benchmarks/detection_finetuning.py (these figures: one run, Dec 4 2026).
     freeze_bn: bool = True
+    # Learning-rate multiplier of the pre-trained trunk (backbone, fc6, fc7) against the new
+    # layers (RPN, class logits, box deltas): lecture 09's smaller rate for transferred layers.
+    trunk_lr_scale: float = 1.0
     seed: int = 0
 
 
@@ -104,7 +107,9 @@ class TwoStageDetector:
             self.rpn = build_rpn_head(num_anchors=len(self.base_anchors))
         self.head = build_roi_head(cfg.pool_size, num_classes=cfg.num_classes)
         self.models = [m for m in (self.backbone, self.rpn, self.head) if m is not None]
-        self.optimizer = None
+        self.optimizer = self.trunk_optimizer = None
+        self._is_trunk: list[bool] | None = None
+        self._compiled_step = None  # set by fit (see _start_phase)
 
     def init_backbone_from(self, model) -> int:
         """Copy the weights of every backbone layer found by name in ``model``, and the RoI
@@ -145,6 +150,13 @@ class TwoStageDetector:
     def trainable_variables(self):
         return [v for m in self.models for v in m.trainable_variables]
 
+    def _trunk_mask(self) -> list[bool]:
+        """Per trainable variable: True for the pre-trained trunk (backbone, fc6, fc7)."""
+        trunk = {id(v) for v in self.backbone.trainable_variables}
+        for name in ("fc6", "fc7"):
+            trunk |= {id(v) for v in self.head.get_layer(name).trainable_variables}
+        return [id(v) in trunk for v in self.trainable_variables]
+
     def _pool(self, fmap, rois: np.ndarray, batch_index: np.ndarray):
         size = (self.config.pool_size, self.config.pool_size)
         return crop_and_resize_tf(fmap, rois, batch_index, size,
@@ -167,134 +179,120 @@ class TwoStageDetector:
 
     # ---------------------------------------------------------------- training targets
     def rpn_targets(self, gt_boxes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """Sampled RPN labels (B, N_anchors) in {1, 0, -1} and deltas (B, N_anchors, 4).
-
-        The RPN's deltas are not normalised (as in py-faster-rcnn); the head's are.
-        """
-        cfg, size = self.config, self.config.image_size
-        labels, targets = [], []
-        for gt in gt_boxes:
-            lab, matched = assign_rpn_labels(self.anchors, gt, size, size, batch_size=cfg.rpn_batch,
-                                             rng=self.rng)
-            tgt = np.zeros((len(self.anchors), 4))
-            pos = lab == 1
-            if pos.any():
-                tgt[pos] = encode_boxes(self.anchors[pos], gt[matched[pos]])
-            labels.append(lab)
-            targets.append(tgt)
-        return np.array(labels, np.float32), np.array(targets, np.float32)
+        """Sampled RPN labels (B, N_anchors) in {1, 0, -1} and deltas (B, N_anchors, 4)
+        (see :func:`~helpers.detection.two_stage_targets.rpn_targets`)."""
+        return targets.rpn_targets(self.anchors, gt_boxes, self.config.image_size,
+                                   self.config.rpn_batch, self.rng)
 
     def sample_rois(self, proposals: list[np.ndarray], gt_boxes: list[np.ndarray],
                     gt_labels: list[np.ndarray]):
-        """Fast R-CNN minibatch: per image ``rois_per_image`` RoIs, 25 % foreground.
-
-        Ground-truth boxes join the proposals (so the head sees positives from the first
-        step).  Foreground: IoU >= 0.5 with a ground truth, labelled with its class + 1;
-        background: IoU < 0.5, label 0.
-
-        Returns:
-            rois (R, 4), batch index (R,), labels (R,), normalised deltas (R, 4).
-        """
+        """Fast R-CNN minibatch: rois (R, 4), batch index (R,), labels (R,), normalised
+        deltas (R, 4) (see :func:`~helpers.detection.two_stage_targets.sample_rois`)."""
         cfg = self.config
-        n_fg_max = int(round(cfg.rois_per_image * cfg.fg_fraction))
-        rois, index, labels, targets = [], [], [], []
-        for i, (props, gt, lab) in enumerate(zip(proposals, gt_boxes, gt_labels, strict=True)):
-            cand = np.concatenate([props.reshape(-1, 4), gt.reshape(-1, 4)])
-            if len(gt):
-                ious = iou_matrix(cand, gt)
-                best, match = ious.max(axis=1), ious.argmax(axis=1)
-            else:
-                best, match = np.zeros(len(cand)), np.zeros(len(cand), int)
-            fg, bg = np.flatnonzero(best >= cfg.fg_iou), np.flatnonzero(best < cfg.fg_iou)
-            fg = self.rng.permutation(fg)[:n_fg_max]
-            n_bg = cfg.rois_per_image - len(fg)
-            bg = self.rng.choice(bg, n_bg, replace=len(bg) < n_bg) if len(bg) else bg
-            pick = np.concatenate([fg, bg]).astype(int)
-            r = cand[pick]
-            y = np.zeros(len(pick), np.int64)
-            t = np.zeros((len(pick), 4))
-            if len(fg):
-                y[: len(fg)] = lab[match[fg]] + 1
-                t[: len(fg)] = encode_boxes(r[: len(fg)], gt[match[fg]]) / BOX_STD
-            rois.append(r)
-            index.append(np.full(len(pick), i))
-            labels.append(y)
-            targets.append(t)
-        return (np.concatenate(rois), np.concatenate(index), np.concatenate(labels),
-                np.concatenate(targets).astype(np.float32))
+        return targets.sample_rois(proposals, gt_boxes, gt_labels, cfg.rois_per_image,
+                                   cfg.fg_fraction, cfg.fg_iou, self.rng)
 
     # ---------------------------------------------------------------- losses
-    @staticmethod
-    def _smooth_l1(diff, beta: float):
-        a = tf.abs(diff)
-        return tf.where(a < beta, 0.5 * a * a / beta, a - 0.5 * beta)
-
-    def _rpn_loss(self, logits, deltas, labels, targets):
-        logits = tf.reshape(logits, (tf.shape(logits)[0], -1))
-        deltas = tf.reshape(deltas, (tf.shape(deltas)[0], -1, 4))
-        sampled = tf.cast(labels >= 0, tf.float32)
-        ce = tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.maximum(labels, 0.0), logits=logits)
-        cls = tf.reduce_sum(ce * sampled) / tf.maximum(tf.reduce_sum(sampled), 1.0)
-        pos = tf.cast(labels > 0, tf.float32)
-        box = tf.reduce_sum(self._smooth_l1(deltas - targets, 1 / 9) * pos[..., None])
-        return cls, box / tf.maximum(tf.reduce_sum(pos), 1.0)
-
-    def _head_loss(self, fmap, rois, index, labels, targets, training: bool):
+    def _head_loss(self, fmap, rois, index, labels, box_targets, training: bool):
         logits, deltas = self.head(self._pool(fmap, rois, index), training=training)
         y = tf.cast(labels, tf.int32)
         cls = tf.reduce_mean(
             tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
         own = tf.gather(deltas, y, batch_dims=1)  # (R, 4): the deltas of each RoI's own class
         fg = tf.cast(y > 0, tf.float32)
-        box = tf.reduce_sum(self._smooth_l1(own - targets, 1.0) * fg[:, None])
+        box = tf.reduce_sum(targets.smooth_l1(own - box_targets, 1.0) * fg[:, None])
         return cls, box / tf.maximum(tf.reduce_sum(fg), 1.0)
 
     # ---------------------------------------------------------------- training
     def fit(self, images: np.ndarray, gt_boxes: list[np.ndarray], gt_labels: list[np.ndarray],
             epochs: int = 1, batch_size: int = 8, learning_rate: float = 3e-4,
             external_proposals: list[np.ndarray] | None = None, flip: bool = True,
-            verbose: bool = True) -> TrainingLog:
+            verbose: bool = True, warmup_epochs: int = 0,
+            warmup_learning_rate: float = 1e-3) -> TrainingLog:
         """Train end to end with Adam and a cosine learning-rate decay.
 
         The default learning rate, 3e-4, is a fine-tuning rate: it keeps most of what the
-        pre-trained backbone and head know (see :attr:`DetectorConfig.freeze_bn`).
+        pre-trained backbone and head know (see :attr:`DetectorConfig.freeze_bn`).  With
+        ``DetectorConfig.trunk_lr_scale`` below 1 the trunk (backbone, fc6, fc7) has its own
+        Adam at that fraction of the rate (0: the trunk stays as it is).  With
+        ``warmup_epochs`` the new layers (RPN, class logits, box deltas) first train alone
+        on the frozen trunk, so that their random start sends no large gradients into the
+        pre-trained layers (lecture 09's "train the head first, then fine-tune").
 
         Args:
             images: (N, H, W, 1) float32.
             gt_boxes, gt_labels: N arrays (k_i, 4) and (k_i,).
+            epochs: epochs of end-to-end training (after the warm-up).
+            batch_size: images per step.
+            learning_rate: Adam's initial rate of the end-to-end epochs (cosine decay to 2 %).
             external_proposals: N arrays (P_i, 4); required for Fast R-CNN.
             flip: random horizontal flips (boxes flipped with the image).
+            verbose: print the losses after every epoch.
+            warmup_epochs: epochs, before ``epochs``, in which only the new layers train.
+            warmup_learning_rate: Adam's initial rate of the warm-up (its own cosine decay).
+
+        Returns:
+            :class:`TrainingLog`: the mean losses of every epoch (warm-up first) and the
+            training seconds.
+
+        Raises:
+            ValueError: Fast R-CNN without proposals, or a negative ``trunk_lr_scale`` or
+                ``warmup_epochs``.
         """
         if self.proposals == "external" and external_proposals is None:
             raise ValueError("Fast R-CNN (proposals='external') needs external_proposals")
+        if self.config.trunk_lr_scale < 0 or warmup_epochs < 0:
+            raise ValueError(f"trunk_lr_scale and warmup_epochs must be >= 0, got "
+                             f"{self.config.trunk_lr_scale} and {warmup_epochs}")
         n = len(images)
-        steps = epochs * int(np.ceil(n / batch_size))
-        schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.02)
-        self.optimizer = keras.optimizers.Adam(schedule)
+        phases = [(warmup_epochs, warmup_learning_rate, 0.0)] if warmup_epochs else []
+        phases.append((epochs, learning_rate, self.config.trunk_lr_scale))
         log, start, width = TrainingLog(), time.perf_counter(), self.config.image_size
-        for epoch in range(epochs):
-            sums: dict[str, float] = {}
-            order = self.rng.permutation(n)
-            for lo in range(0, n, batch_size):
-                idx = order[lo : lo + batch_size]
-                x = images[idx]
-                boxes = [gt_boxes[i] for i in idx]
-                props = [external_proposals[i] for i in idx] if external_proposals else None
-                if flip:
-                    mirror = self.rng.random(len(idx)) < 0.5
-                    x = np.where(mirror[:, None, None, None], x[:, :, ::-1], x)
-                    boxes = _flip_some(boxes, mirror, width)
-                    if props is not None:
-                        props = _flip_some(props, mirror, width)
-                parts = self._train_step(x, boxes, [gt_labels[i] for i in idx], props)
-                for k, v in parts.items():
-                    sums[k] = sums.get(k, 0.0) + v * len(idx)
-            log.losses.append({k: v / n for k, v in sums.items()})
-            if verbose:
-                print(f"epoch {epoch + 1}/{epochs}: "
-                      + ", ".join(f"{k} {v:.3f}" for k, v in log.losses[-1].items()))
+        for phase_epochs, rate, scale in phases:
+            if phase_epochs == 0:
+                continue
+            self._start_phase(phase_epochs * int(np.ceil(n / batch_size)), rate, scale)
+            for _ in range(phase_epochs):
+                sums: dict[str, float] = {}
+                order = self.rng.permutation(n)
+                for lo in range(0, n, batch_size):
+                    idx = order[lo : lo + batch_size]
+                    x = images[idx]
+                    boxes = [gt_boxes[i] for i in idx]
+                    props = ([external_proposals[i] for i in idx] if external_proposals
+                             else None)
+                    if flip:
+                        mirror = self.rng.random(len(idx)) < 0.5
+                        x = np.where(mirror[:, None, None, None], x[:, :, ::-1], x)
+                        boxes = targets.flip_boxes(boxes, mirror, width)
+                        if props is not None:
+                            props = targets.flip_boxes(props, mirror, width)
+                    parts = self._train_step(x, boxes, [gt_labels[i] for i in idx], props)
+                    for k, v in parts.items():
+                        sums[k] = sums.get(k, 0.0) + v * len(idx)
+                log.losses.append({k: v / n for k, v in sums.items()})
+                if verbose:
+                    print(f"epoch {len(log.losses)}/{warmup_epochs + epochs}: "
+                          + ", ".join(f"{k} {v:.3f}" for k, v in log.losses[-1].items()))
         log.seconds = time.perf_counter() - start
         return log
+
+    def _start_phase(self, steps: int, learning_rate: float, trunk_scale: float) -> None:
+        """New Adam optimizers (cosine decay over ``steps``) and a newly compiled step.
+
+        ``trunk_scale`` 1: one optimizer for everything; in (0, 1): the trunk has its own at
+        that fraction of the rate; 0: the trunk is not trained (no gradient is computed).
+        """
+
+        def adam(rate: float):
+            return keras.optimizers.Adam(
+                keras.optimizers.schedules.CosineDecay(rate, steps, alpha=0.02))
+
+        self.optimizer = adam(learning_rate)
+        self.trunk_optimizer = adam(trunk_scale * learning_rate) if 0 < trunk_scale < 1 else None
+        self._is_trunk = self._trunk_mask() if trunk_scale < 1 else None
+        # traced anew: the compiled step captures this phase's optimizers and variables
+        self._compiled_step = tf.function(self._step, reduce_retracing=True)
 
     def _train_step(self, x, boxes, labels, props) -> dict[str, float]:
         """One step of approximate joint training.
@@ -335,8 +333,8 @@ class TwoStageDetector:
         logits, deltas = self.head(self._pool(fmap, rois, index), training=False)
         return tf.nn.softmax(logits), deltas
 
-    @tf.function(reduce_retracing=True)
-    def _compiled_step(self, x, rpn_labels, rpn_targets, rois, index, y, t):
+    def _step(self, x, rpn_labels, rpn_targets, rois, index, y, t):
+        """Losses, gradients and the update of one step (compiled by :meth:`_start_phase`)."""
         parts = {}
         with tf.GradientTape() as tape:
             # frozen BatchNorm (Detectron's default): the pre-trained statistics and scales
@@ -344,14 +342,23 @@ class TwoStageDetector:
             total = 0.0
             if self.rpn is not None:
                 logits, deltas = self.rpn(fmap, training=True)
-                c, b = self._rpn_loss(logits, deltas, rpn_labels, rpn_targets)
+                c, b = targets.rpn_loss(logits, deltas, rpn_labels, rpn_targets)
                 parts.update(rpn_cls=c, rpn_box=b)
                 total = c + b
             c, b = self._head_loss(fmap, rois, index, y, t, training=True)
             parts.update(head_cls=c, head_box=b)
             total = total + c + b
-        grads = tape.gradient(total, self.trainable_variables)
-        self.optimizer.apply_gradients(zip(grads, self.trainable_variables, strict=True))
+        variables, mask = self.trainable_variables, self._is_trunk
+        if mask is not None and self.trunk_optimizer is None:  # trunk frozen: new layers only
+            variables = [v for v, trunk in zip(variables, mask, strict=True) if not trunk]
+            mask = None
+        grads = tape.gradient(total, variables)
+        pairs = list(zip(grads, variables, strict=True))
+        if mask is None:
+            self.optimizer.apply_gradients(pairs)
+            return parts
+        self.optimizer.apply_gradients([p for p, t in zip(pairs, mask, strict=True) if not t])
+        self.trunk_optimizer.apply_gradients([p for p, t in zip(pairs, mask, strict=True) if t])
         return parts
 
     # ---------------------------------------------------------------- inference
@@ -412,12 +419,3 @@ class TwoStageDetector:
             results.append((boxes[keep], scores[keep], cc[keep].astype(np.int64)))
         return results
 
-
-def _flip_some(boxes: list[np.ndarray], mirror: np.ndarray, width: float) -> list[np.ndarray]:
-    """Mirror the boxes of the images where ``mirror`` is True: x -> width - x."""
-    out = []
-    for b, m in zip(boxes, mirror, strict=True):
-        b = np.asarray(b, np.float64).reshape(-1, 4)
-        flipped = np.stack([width - b[:, 2], b[:, 1], width - b[:, 0], b[:, 3]], axis=1)
-        out.append(flipped if m else b)
-    return out

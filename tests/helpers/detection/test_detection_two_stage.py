@@ -171,3 +171,50 @@ def test_class_agnostic_ap_ignores_the_class_but_not_the_box(scenes):
     assert class_agnostic_ap(shifted, few) < 0.5
     with pytest.raises(ValueError, match="one detection triple per scene"):
         class_agnostic_ap(wrong_class[:2], few)
+
+
+def _weights(model):
+    return [w.copy() for w in model.get_weights()]
+
+
+def _changed(before, model):
+    return any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
+
+
+def _trunk_and_new(det):
+    fc = [det.head.get_layer(n) for n in ("fc6", "fc7")]
+    new = [det.rpn, det.head.get_layer("cls_logits"), det.head.get_layer("bbox_deltas")]
+    return [det.backbone, *fc], new
+
+
+def test_warm_up_trains_only_the_new_layers_then_fine_tuning_trains_all(scenes):
+    det = TwoStageDetector(DetectorConfig(seed=2))
+    trunk, new = _trunk_and_new(det)
+    trunk0, new0 = [_weights(m) for m in trunk], [_weights(m) for m in new]
+    log = det.fit(scenes.images[:8], scenes.boxes[:8], scenes.labels[:8], epochs=0,
+                  warmup_epochs=1, verbose=False)
+    assert len(log.losses) == 1
+    assert not any(_changed(w, m) for w, m in zip(trunk0, trunk, strict=True))
+    assert all(_changed(w, m) for w, m in zip(new0, new, strict=True))
+    det.fit(scenes.images[:8], scenes.boxes[:8], scenes.labels[:8], epochs=1, verbose=False)
+    assert all(_changed(w, m) for w, m in zip(trunk0, trunk, strict=True))
+
+
+def test_a_smaller_trunk_rate_moves_the_trunk_less_than_the_full_rate(scenes):
+    moved = {}
+    for scale in (1.0, 0.1):
+        det = TwoStageDetector(DetectorConfig(seed=2, trunk_lr_scale=scale))
+        before = _weights(det.backbone)
+        det.fit(scenes.images[:8], scenes.boxes[:8], scenes.labels[:8], epochs=1, verbose=False)
+        moved[scale] = sum(float(np.abs(a - b).sum())
+                           for a, b in zip(before, det.backbone.get_weights(), strict=True))
+    assert 0 < moved[0.1] < 0.5 * moved[1.0]
+
+
+def test_negative_trunk_rate_or_warm_up_is_refused(scenes):
+    det = TwoStageDetector(DetectorConfig(trunk_lr_scale=-0.1))
+    with pytest.raises(ValueError, match="must be >= 0"):
+        det.fit(scenes.images[:8], scenes.boxes[:8], scenes.labels[:8], verbose=False)
+    with pytest.raises(ValueError, match="must be >= 0"):
+        TwoStageDetector().fit(scenes.images[:8], scenes.boxes[:8], scenes.labels[:8],
+                               warmup_epochs=-1, verbose=False)
