@@ -369,8 +369,8 @@ def as_images(pixels: np.ndarray) -> np.ndarray:
         float32 ``(N, 28, 28, 1)`` images (channels last) in ``[0, 1]``.
     """
     pixels = np.asarray(pixels)
-    if pixels.ndim == 0 or pixels[0].size != 28 * 28:
-        per_row = pixels[0].size if pixels.ndim else pixels.size
+    per_row = int(np.prod(pixels.shape[1:])) if pixels.ndim else pixels.size
+    if pixels.ndim == 0 or per_row != 28 * 28:
         raise ValueError(f"as_images needs 784 pixel values per image (28 x 28), got "
                          f"{per_row} (array of shape {pixels.shape}); pass the pixel columns "
                          "only (data.iloc[:, 1:], without the label column) or images "

@@ -180,3 +180,8 @@ def test_as_images_explains_a_label_column_and_double_scaling(pixels, words):
     with pytest.raises(ValueError) as err:
         as_images(pixels)
     assert words in str(err.value)
+
+
+def test_as_images_keeps_accepting_an_empty_selection():
+    assert as_images(np.zeros((0, 28, 28), np.uint8)).shape == (0, 28, 28, 1)
+    assert as_images(np.zeros((0, 784), np.uint8)).shape == (0, 28, 28, 1)
